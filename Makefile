@@ -1,0 +1,63 @@
+# capsa — build, test, demo. See README.md.
+VERSION  := 0.1.0
+COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+PREFIX   ?= /usr/local
+CC       ?= gcc
+PYTHON   ?= /usr/bin/python3
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Isrc -D_GNU_SOURCE -Ulinux \
+            -DCAPSA_VERSION='"$(VERSION)"' -DCAPSA_COMMIT='"$(COMMIT)"'
+LDLIBS   := -ljansson -lseccomp -lcap
+BUILD    := build
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+BUILD    := build-san
+endif
+
+SRC      := $(wildcard src/*.c src/*/*.c)
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+LIBOBJ   := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BIN      := $(BUILD)/capsa
+
+.PHONY: all deps demo check unit integration install clean bench
+all: $(BIN)
+
+$(BIN): $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBOBJ) $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BIN)
+
+unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+integration: $(BIN)
+	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/capsa
+	install -d $(DESTDIR)$(PREFIX)/share/doc/capsa
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/capsa/
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install whatever capsa needs to build, test and demo, from Debian packages.
+# A no-op (no apt call at all) when everything is already installed.
+set -eu
+PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
+libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux"
+[ "${1:-}" = "--print" ] && { echo $PKGS; exit 0; }
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "deps.sh: missing packages:$missing (run as root to install them)" >&2
+    exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

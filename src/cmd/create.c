@@ -1,0 +1,77 @@
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cmd/cmd.h"
+
+enum { OPT_PIDFILE = 256, OPT_NOPIVOT, OPT_NOKEYRING, OPT_CONSOLE, OPT_DETACH, OPT_KEEP,
+       OPT_PRESERVE };
+
+static const struct option create_opts[] = {
+    {"bundle", required_argument, NULL, 'b'},
+    {"pid-file", required_argument, NULL, OPT_PIDFILE},
+    {"no-pivot", no_argument, NULL, OPT_NOPIVOT},
+    {"no-new-keyring", no_argument, NULL, OPT_NOKEYRING},
+    {"console-socket", required_argument, NULL, OPT_CONSOLE},
+    {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+    {"detach", no_argument, NULL, 'd'},
+    {"keep", no_argument, NULL, OPT_KEEP},
+    {NULL, 0, NULL, 0},
+};
+
+/* create and run share their flags; run adds --detach and --keep. */
+static int parse(const char *verb, int argc, char **argv, rt_create_opts *o, bool *detach,
+                 bool *keep, capsa_err *e)
+{
+    const cmd_def *d = cmd_find(verb);
+    optind = 0;
+    for (;;) {
+        int c, r = cmd_getopt(d, argc, argv, "b:d", create_opts, &c, e);
+        if (r)
+            return r;
+        if (c == -1)
+            break;
+        switch (c) {
+        case 'b': o->bundle = optarg; break;
+        case OPT_PIDFILE: o->pid_file = optarg; break;
+        case OPT_NOPIVOT: o->no_pivot = true; break;
+        case OPT_NOKEYRING: o->no_new_keyring = true; break;
+        case OPT_CONSOLE:
+            return cerr_set(e, ENOTSUP, "%s: --console-socket: terminals are not supported by capsa yet", verb);
+        case OPT_PRESERVE:
+            if (atoi(optarg) != 0)
+                return cerr_set(e, ENOTSUP, "%s: --preserve-fds: not supported by capsa yet", verb);
+            break;
+        case 'd':
+        case OPT_KEEP:
+            if (!detach)
+                return cerr_set(e, EINVAL, "%s: unknown flag %s", verb, argv[optind - 1]);
+            if (c == 'd')
+                *detach = true;
+            else
+                *keep = true;
+            break;
+        }
+    }
+    return cmd_need_args(verb, argc, 1, 1, e);
+}
+
+int cmd_create(cmd_ctx *c, int argc, char **argv, capsa_err *e)
+{
+    rt_create_opts o = {0};
+    int r = parse("create", argc, argv, &o, NULL, NULL, e);
+    if (r)
+        return r < 0 ? r : 0;
+    return rt_create(&c->rt, argv[optind], &o, e);
+}
+
+int cmd_run(cmd_ctx *c, int argc, char **argv, capsa_err *e)
+{
+    rt_create_opts o = {0};
+    bool detach = false, keep = false;
+    int r = parse("run", argc, argv, &o, &detach, &keep, e);
+    if (r)
+        return r < 0 ? r : 0;
+    int status = 0;
+    r = rt_run(&c->rt, argv[optind], &o, detach, keep, &status, e);
+    return r < 0 ? r : status;
+}

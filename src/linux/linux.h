@@ -1,0 +1,35 @@
+/* Creating the container process: namespaces, root filesystem, identity, and the
+ * exec-fifo wait. The runtime orchestrates; this is the only code that calls
+ * clone/setns/unshare/mount. */
+#ifndef CAPSA_LINUX_H
+#define CAPSA_LINUX_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spec/spec.h"
+#include "util/err.h"
+
+typedef struct {
+    const spec *s;
+    const char *rootfs;          /* absolute host path */
+    const char *bundle;          /* absolute; relative mount sources are under it */
+    int state_dirfd;             /* directory holding exec.fifo */
+    bool no_pivot, no_new_keyring;
+    /* Called in the parent once the first child exists and before it enters any
+     * namespace: the runtime puts it in its cgroup here. */
+    int (*on_child)(pid_t pid, void *arg, capsa_err *e);
+    void *arg;
+} spawn_cfg;
+
+/* Returns once the container's init is blocked on the exec fifo (or failed; then
+ * the error names the setup step that failed inside the container). */
+int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e);
+
+/* Namespace helpers used by spawn. */
+int ns_write_id_maps(pid_t pid, const spec_linux *l, capsa_err *e);
+int ns_join_paths(const spec_linux *l, bool user_only, capsa_err *e);
+int ns_write_time_offsets(const spec_linux *l, capsa_err *e);
+int net_loopback_up(capsa_err *e);
+
+#endif

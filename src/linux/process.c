@@ -1,0 +1,157 @@
+/* The container process's own attributes: rlimits, identity, capabilities. */
+#include "linux/process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "linux/resolve.h"
+#include "util/fs.h"
+
+int process_limits(const spec_process *p, const spec_linux *l, capsa_err *e)
+{
+    for (size_t i = 0; i < p->n_rlimits; i++) {
+        struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
+        if (setrlimit(p->rlimits[i].resource, &rl) < 0)
+            return cerr_sys(e, errno, "setrlimit %s soft=%llu hard=%llu", p->rlimits[i].type,
+                            (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+    }
+    if (p->has_oom_score_adj) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", p->oom_score_adj);
+        if (fs_write_str("/proc/self/oom_score_adj", v, e) < 0)
+            return cerr_wrap(e, "set oomScoreAdj %d", p->oom_score_adj);
+    }
+    if (l->has_personality && l->personality_domain) {
+        unsigned long persona = !strcmp(l->personality_domain, "LINUX32") ? PER_LINUX32 : PER_LINUX;
+        if (personality(persona) < 0)
+            return cerr_sys(e, errno, "personality %s", l->personality_domain);
+    }
+    return 0;
+}
+
+static int set_caps(const spec_caps *c, capsa_err *e)
+{
+    int last = spec_cap_last();
+    cap_t caps = cap_init();
+    if (!caps)
+        return cerr_sys(e, errno, "cap_init");
+    for (int i = 0; i <= last; i++) {
+        cap_value_t v = i;
+        uint64_t bit = 1ULL << i;
+        if (c->effective & bit)
+            cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET);
+        if (c->permitted & bit)
+            cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET);
+        if (c->inheritable & bit)
+            cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_SET);
+    }
+    int r = cap_set_proc(caps);
+    int err = errno;
+    cap_free(caps);
+    if (r < 0)
+        return cerr_sys(e, err, "set capabilities");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return cerr_sys(e, errno, "clear ambient capabilities");
+    for (int i = 0; i <= last; i++)
+        if ((c->ambient & (1ULL << i)) &&
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+            return cerr_sys(e, errno, "raise ambient capability %s", spec_cap_name(i));
+    return 0;
+}
+
+int process_identity(const spec_process *p, capsa_err *e)
+{
+    const spec_caps *c = &p->caps;
+    int last = spec_cap_last();
+    /* Bounding set first: dropping needs CAP_SETPCAP, which we still hold. */
+    for (int i = 0; i <= last; i++)
+        if (!(c->bounding & (1ULL << i)) && prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 &&
+            errno != EINVAL)
+            return cerr_sys(e, errno, "drop %s from the bounding set", spec_cap_name(i));
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return cerr_sys(e, errno, "keep capabilities across setuid");
+    gid_t gids[p->user.n_additional_gids + 1];
+    for (size_t i = 0; i < p->user.n_additional_gids; i++)
+        gids[i] = p->user.additional_gids[i];
+    if (setgroups(p->user.n_additional_gids, gids) < 0 && errno != EPERM)
+        return cerr_sys(e, errno, "setgroups");
+    if (setresgid(p->user.gid, p->user.gid, p->user.gid) < 0)
+        return cerr_sys(e, errno, "setgid %u", p->user.gid);
+    if (setresuid(p->user.uid, p->user.uid, p->user.uid) < 0)
+        return cerr_sys(e, errno, "setuid %u", p->user.uid);
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return cerr_sys(e, errno, "reset keepcaps");
+    int r = set_caps(c, e);
+    if (r < 0)
+        return r;
+    if (p->user.has_umask)
+        umask(p->user.umask);
+    else
+        umask(022);
+    return 0;
+}
+
+static const char *env_get(const spec_strv *env, const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; i < env->n; i++)
+        if (!strncmp(env->v[i], key, n) && env->v[i][n] == '=')
+            return env->v[i] + n + 1;
+    return NULL;
+}
+
+int process_find_exec(const spec_process *p, char **out, capsa_err *e)
+{
+    const char *arg0 = p->args.v[0];
+    struct stat st;
+    if (strchr(arg0, '/')) {
+        if (stat(arg0, &st) < 0)
+            return cerr_sys(e, errno, "exec \"%s\"", arg0);
+        if (S_ISDIR(st.st_mode))
+            return cerr_set(e, EACCES, "exec \"%s\": is a directory", arg0);
+        *out = xstrdup(arg0);
+        return 0;
+    }
+    const char *path = env_get(&p->env, "PATH");
+    if (!path)
+        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    autofree char *copy = xstrdup(path);
+    char *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        autofree char *cand = xasprintf("%s/%s", *dir ? dir : ".", arg0);
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+            *out = TAKE_PTR(cand);
+            return 0;
+        }
+    }
+    return cerr_set(e, ENOENT, "exec: \"%s\": executable file not found in $PATH", arg0);
+}
+
+int process_chdir(const spec_process *p, capsa_err *e)
+{
+    const char *cwd = p->cwd ? p->cwd : "/";
+    autoclose int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return cerr_sys(e, errno, "open /");
+    capsa_err tmp;
+    autoclose int fd = root_open(root, cwd, O_PATH | O_DIRECTORY, &tmp);
+    if (fd < 0 && tmp.code == ENOENT)
+        fd = root_mkdir_p(root, cwd, 0755, &tmp);
+    if (fd < 0) {
+        *e = tmp;
+        return cerr_wrap(e, "cwd %s", cwd);
+    }
+    if (fchdir(fd) < 0)
+        return cerr_sys(e, errno, "chdir to cwd %s", cwd);
+    return 0;
+}

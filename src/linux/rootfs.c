@@ -1,0 +1,189 @@
+/* The container's root filesystem, from the first mount to pivot_root. */
+#include "linux/rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "linux/mount.h"
+#include "linux/resolve.h"
+#include "util/fs.h"
+
+static unsigned long propagation_of(const char *name, capsa_err *e, int *r)
+{
+    static const struct { const char *n; unsigned long f; } t[] = {
+        {"private", MS_PRIVATE}, {"rprivate", MS_PRIVATE | MS_REC},
+        {"slave", MS_SLAVE},     {"rslave", MS_SLAVE | MS_REC},
+        {"shared", MS_SHARED},   {"rshared", MS_SHARED | MS_REC},
+        {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+    };
+    *r = 0;
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (!strcmp(name, t[i].n))
+            return t[i].f;
+    *r = cerr_set(e, EINVAL, "linux.rootfsPropagation: unknown value \"%s\"", name);
+    return 0;
+}
+
+/* /dev/null of the host, verified to be the real 1:3 char device before it is
+ * bind-mounted over masked files (CVE-2025-31133). */
+static int open_host_null(capsa_err *e)
+{
+    int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return cerr_sys(e, errno, "open /dev/null");
+    if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 ||
+        minor(st.st_rdev) != 3) {
+        close(fd);
+        return cerr_set(e, EPERM, "/dev/null is not the null device");
+    }
+    return fd;
+}
+
+static int mask_paths(int rootfd, const spec_strv *paths, capsa_err *e)
+{
+    if (!paths->n)
+        return 0;
+    autoclose int nullfd = open_host_null(e);
+    if (nullfd < 0)
+        return nullfd;
+    for (size_t i = 0; i < paths->n; i++) {
+        capsa_err ignore;
+        autoclose int fd = root_open(rootfd, paths->v[i], O_PATH | O_NOFOLLOW, &ignore);
+        if (fd < 0)
+            continue;  /* masking what does not exist is a no-op (runtime-spec) */
+        struct stat st;
+        char a[32], b[32];
+        if (fstat(fd, &st) < 0)
+            return cerr_sys(e, errno, "stat masked path %s", paths->v[i]);
+        int r = S_ISDIR(st.st_mode)
+                    ? mount("tmpfs", fd_path(fd, b), "tmpfs", MS_RDONLY, "size=0,mode=000")
+                    : mount(fd_path(nullfd, a), fd_path(fd, b), NULL, MS_BIND, NULL);
+        if (r < 0)
+            return cerr_sys(e, errno, "mask %s", paths->v[i]);
+    }
+    return 0;
+}
+
+static int readonly_paths(int rootfd, const spec_strv *paths, capsa_err *e)
+{
+    for (size_t i = 0; i < paths->n; i++) {
+        capsa_err ignore;
+        autoclose int fd = root_open(rootfd, paths->v[i], O_PATH | O_NOFOLLOW, &ignore);
+        if (fd < 0)
+            continue;
+        char p[32];
+        if (mount(fd_path(fd, p), fd_path(fd, p), NULL, MS_BIND | MS_REC, NULL) < 0)
+            return cerr_sys(e, errno, "bind mount readonly path %s", paths->v[i]);
+        autoclose int nfd = root_open(rootfd, paths->v[i], O_PATH | O_NOFOLLOW, e);
+        if (nfd < 0 || mount_setattr_fd(nfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+                                                  MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                                        0, true, e) < 0)
+            return cerr_wrap(e, "make %s read-only", paths->v[i]);
+    }
+    return 0;
+}
+
+/* Sysctls go through the container's own procfs, checked to be procfs, so a
+ * symlink planted in the image cannot redirect the write (CVE-2025-52881). */
+static int write_sysctls(int rootfd, const spec_map *m, capsa_err *e)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "/proc/sys/%s", m->v[i].key);
+        for (char *c = path + 10; *c; c++)
+            if (*c == '.')
+                *c = '/';
+        autoclose int fd = root_open(rootfd, path, O_WRONLY | O_NOFOLLOW, e);
+        if (fd < 0)
+            return cerr_wrap(e, "sysctl %s", m->v[i].key);
+        struct statfs sfs;
+        if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+            return cerr_set(e, EPERM, "sysctl %s: %s is not on procfs", m->v[i].key, path);
+        if (write_all(fd, m->v[i].value, strlen(m->v[i].value)) < 0)
+            return cerr_sys(e, errno, "sysctl %s=%s", m->v[i].key, m->v[i].value);
+    }
+    return 0;
+}
+
+static int do_pivot(const char *rootfs, bool no_pivot, capsa_err *e)
+{
+    if (chdir(rootfs) < 0)
+        return cerr_sys(e, errno, "chdir %s", rootfs);
+    if (no_pivot) {
+        if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+            return cerr_sys(e, errno, "move %s to /", rootfs);
+        if (chroot(".") < 0)
+            return cerr_sys(e, errno, "chroot %s", rootfs);
+        return chdir("/") < 0 ? cerr_sys(e, errno, "chdir /") : 0;
+    }
+    /* pivot_root(".", ".") stacks the old root on top of the new one; detach it
+     * after making it a slave so the unmount cannot propagate to the host. */
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return cerr_sys(e, errno, "pivot_root %s", rootfs);
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        return cerr_sys(e, errno, "make old root a slave");
+    if (umount2(".", MNT_DETACH) < 0)
+        return cerr_sys(e, errno, "detach old root");
+    return chdir("/") < 0 ? cerr_sys(e, errno, "chdir /") : 0;
+}
+
+int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
+{
+    const spec *s = c->s;
+    int r = 0;
+    /* Nothing we mount may propagate back to the host. */
+    unsigned long prop = MS_SLAVE | MS_REC;
+    if (s->linux.rootfs_propagation &&
+        (prop = propagation_of(s->linux.rootfs_propagation, e, &r), r < 0))
+        return r;
+    if (mount(NULL, "/", NULL, (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop, NULL) < 0)
+        return cerr_sys(e, errno, "set propagation of / to %s",
+                        s->linux.rootfs_propagation ? s->linux.rootfs_propagation : "rslave");
+    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return cerr_sys(e, errno, "bind mount root %s", c->rootfs);
+    autoclose int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return cerr_sys(e, errno, "open root %s", c->rootfs);
+
+    bool dev_tmpfs = false;
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const spec_mount *m = &s->mounts[i];
+        if ((r = mount_one(rootfd, m, c->in_userns, c->new_cgroupns, e)) < 0)
+            return r;
+        if (!strcmp(m->destination, "/dev"))
+            dev_tmpfs = m->type && !strcmp(m->type, "tmpfs");
+    }
+    if ((r = dev_setup(rootfd, s, c->in_userns, dev_tmpfs, e)) < 0)
+        return r;
+    if ((r = write_sysctls(rootfd, &s->linux.sysctl, e)) < 0)
+        return r;
+    if ((r = mask_paths(rootfd, &s->linux.masked_paths, e)) < 0)
+        return r;
+    if ((r = readonly_paths(rootfd, &s->linux.readonly_paths, e)) < 0)
+        return r;
+    if (s->linux.rootfs_propagation) {
+        char p[32];
+        if (mount(NULL, fd_path(rootfd, p), NULL, prop, NULL) < 0)
+            return cerr_sys(e, errno, "set rootfs propagation %s", s->linux.rootfs_propagation);
+    }
+    if ((r = do_pivot(c->rootfs, c->no_pivot, e)) < 0)
+        return r;
+    if (s->root_readonly) {
+        autoclose int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || mount_setattr_fd(fd, MOUNT_ATTR_RDONLY, 0, false, e) < 0)
+            return cerr_wrap(e, "make root read-only");
+    }
+    return 0;
+}

@@ -1,0 +1,140 @@
+/* capsa: an OCI runtime, sandbox front-end and isolation observatory. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "util/log.h"
+
+#define OCI_SPEC_VERSION "1.2.0"
+
+static void usage(FILE *f)
+{
+    fputs("Usage: capsa [GLOBAL FLAGS] COMMAND [FLAGS] [ARGS]\n"
+          "\n"
+          "capsa is an OCI runtime (runtime-spec " OCI_SPEC_VERSION ") built on Linux namespaces and cgroups.\n"
+          "\n"
+          "Global flags:\n"
+          "  --root DIR              state directory (default /run/capsa, rootless: $XDG_RUNTIME_DIR/capsa)\n"
+          "  --log FILE              append log lines to FILE (engines read errors from it)\n"
+          "  --log-format text|json  format of --log lines (default text)\n"
+          "  --debug                 log debug messages\n"
+          "  --systemd-cgroup        use systemd for cgroups (needs a running systemd)\n"
+          "  -v, --version           print the version, commit and runtime-spec version\n"
+          "  -h, --help              this help; COMMAND --help for a command's flags\n"
+          "\n"
+          "Commands:\n", f);
+    for (const cmd_def *d = cmd_table; d->name; d++)
+        fprintf(f, "  %-10s %s\n", d->name, d->summary);
+}
+
+static char *default_root(void)
+{
+    if (geteuid() == 0)
+        return xstrdup("/run/capsa");
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    if (x && *x)
+        return xasprintf("%s/capsa", x);
+    autofree char *run = xasprintf("/run/user/%u", (unsigned)geteuid());
+    struct stat st;
+    if (stat(run, &st) == 0 && st.st_uid == geteuid())
+        return xasprintf("%s/capsa", run);
+    return NULL;
+}
+
+static bool systemd_running(void)
+{
+    struct stat st;
+    return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int main(int argc, char **argv)
+{
+    const char *root = NULL, *log_file = NULL, *log_format = NULL;
+    bool debug = false, systemd = false;
+    int i = 1;
+    capsa_err e = {0};
+
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        const char *eq = strchr(a, '=');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+        bool takes = !strcmp(name, "--root") || !strcmp(name, "--log") ||
+                     !strcmp(name, "--log-format") || !strcmp(name, "--criu") ||
+                     !strcmp(name, "--rootless");
+        if (takes) {
+            val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!val) {
+                fprintf(stderr, "capsa: flag %s needs a value\n", name);
+                return 1;
+            }
+        }
+        if (!strcmp(name, "--root"))
+            root = val;
+        else if (!strcmp(name, "--log"))
+            log_file = val;
+        else if (!strcmp(name, "--log-format"))
+            log_format = val;
+        else if (!strcmp(name, "--debug"))
+            debug = true;
+        else if (!strcmp(name, "--systemd-cgroup"))
+            systemd = true;
+        else if (!strcmp(name, "--criu") || !strcmp(name, "--rootless"))
+            ; /* accepted for runc compatibility */
+        else if (!strcmp(name, "-v") || !strcmp(name, "--version")) {
+            printf("capsa version %s\ncommit: %s\nspec: %s\n", CAPSA_VERSION, CAPSA_COMMIT,
+                   OCI_SPEC_VERSION);
+            return 0;
+        } else if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "capsa: unknown global flag %s (see capsa --help)\n", a);
+            return 1;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 1;
+    }
+    const char *verb = argv[i];
+    if (!strcmp(verb, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    const cmd_def *d = cmd_find(verb);
+    if (!d) {
+        fprintf(stderr, "capsa: unknown command \"%s\" (see capsa --help)\n", verb);
+        return 1;
+    }
+    if (log_init(log_file, log_format, debug) < 0) {
+        fprintf(stderr, "capsa: --log %s / --log-format %s: cannot use them\n",
+                log_file ? log_file : "-", log_format ? log_format : "-");
+        return 1;
+    }
+    if (systemd && !systemd_running()) {
+        fprintf(stderr, "capsa: --systemd-cgroup: systemd is not running on this host "
+                        "(use the default cgroupfs driver)\n");
+        log_error("--systemd-cgroup: systemd is not running on this host");
+        return 1;
+    }
+    autofree char *droot = root ? NULL : default_root();
+    if (!root && !droot) {
+        fprintf(stderr, "capsa: no state directory: set XDG_RUNTIME_DIR or pass --root\n");
+        return 1;
+    }
+    cmd_ctx c = {.rt = {.root = root ? root : droot}, .prog = argv[0]};
+    int r = d->run(&c, argc - i, argv + i, &e);
+    if (r < 0) {
+        fprintf(stderr, "capsa: %s: %s\n", verb, e.msg);
+        log_error("%s: %s", verb, e.msg);
+        return 1;
+    }
+    return r;
+}

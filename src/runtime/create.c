@@ -1,0 +1,293 @@
+/* create, start and run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "linux/linux.h"
+#include "runtime/container.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/names.h"
+
+struct cg_arg {
+    const char *path;
+    const spec_resources *res;
+};
+
+static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
+{
+    struct cg_arg *a = arg;
+    return cgroup_setup(a->path, a->res, pid, e);
+}
+
+static char *now_rfc3339(void)
+{
+    struct timespec ts;
+    struct tm tm;
+    char buf[64];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t k = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + k, sizeof buf - k, ".%09ldZ", ts.tv_nsec);
+    return xstrdup(buf);
+}
+
+static int make_state_dir(const rt_ctx *c, const char *id, int *dirfd, capsa_err *e)
+{
+    int r = fs_mkdir_p(c->root, 0711, e);
+    if (r < 0)
+        return cerr_wrap(e, "state root");
+    autoclose int rootfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return cerr_sys(e, errno, "open state root %s", c->root);
+    if (mkdirat(rootfd, id, 0711) < 0) {
+        if (errno == EEXIST)
+            return cerr_set(e, EEXIST, "container \"%s\" already exists", id);
+        return cerr_sys(e, errno, "create state directory %s/%s", c->root, id);
+    }
+    int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        unlinkat(rootfd, id, AT_REMOVEDIR);
+        return cerr_sys(e, err, "lock state directory %s/%s", c->root, id);
+    }
+    *dirfd = fd;
+    return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, capsa_err *e)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+    autofree char *abs = path[0] == '/' ? xstrdup(path) : NULL;
+    if (!abs) {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return cerr_sys(e, errno, "getcwd");
+        abs = xasprintf("%s/%s", cwd, path);
+    }
+    if (fs_write_atomic(abs, buf, (size_t)n, 0644, e) < 0)
+        return cerr_wrap(e, "pid file");
+    return 0;
+}
+
+static int resolve_bundle(const char *bundle, char **out, capsa_err *e)
+{
+    char buf[PATH_MAX];
+    if (!realpath(bundle ? bundle : ".", buf))
+        return cerr_sys(e, errno, "bundle %s", bundle ? bundle : ".");
+    *out = xstrdup(buf);
+    return 0;
+}
+
+int rt_create(const rt_ctx *c, const char *id, const rt_create_opts *o, capsa_err *e)
+{
+    int r = id_validate(id, e);
+    if (r < 0)
+        return r;
+    autofree char *bundle = NULL;
+    if ((r = resolve_bundle(o->bundle, &bundle, e)) < 0)
+        return r;
+    autofree char *cfg = xasprintf("%s/config.json", bundle);
+    spec *s = NULL;
+    if ((r = spec_load(cfg, &s, e)) < 0)
+        return r;
+    if ((r = spec_validate(s, e)) < 0 || (!s->has_process &&
+                                          (r = cerr_set(e, EINVAL, "config.json: process: missing, nothing to run")) < 0)) {
+        spec_free(s);
+        return r;
+    }
+    char rootfs[PATH_MAX];
+    autofree char *rootpath = s->root_path[0] == '/' ? xstrdup(s->root_path)
+                                                     : xasprintf("%s/%s", bundle, s->root_path);
+    if (!realpath(rootpath, rootfs)) {
+        r = cerr_sys(e, errno, "root.path %s", rootpath);
+        spec_free(s);
+        return r;
+    }
+
+    int dirfd = -1;
+    if ((r = make_state_dir(c, id, &dirfd, e)) < 0) {
+        spec_free(s);
+        return r;
+    }
+    cstate st = {.id = (char *)id, .bundle = bundle, .rootfs = rootfs,
+                 .oci_version = s->oci_version, .created = now_rfc3339(),
+                 .cgroup_path = cgroup_path_for(s->linux.cgroups_path, id),
+                 .annotations = s->annotations, .has_userns = s->linux.ns[NS_USER].present};
+    char owner[32];
+    snprintf(owner, sizeof owner, "%u", (unsigned)getuid());
+    st.owner = owner;
+    struct cg_arg cga = {.path = st.cgroup_path, .res = &s->linux.resources};
+    spawn_cfg sc = {.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = dirfd,
+                    .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
+                    .on_child = place_in_cgroup, .arg = &cga};
+    pid_t pid = 0;
+    /* A state.json before anything exists: a half-made container is visible and
+     * `delete --force` knows its cgroup. */
+    r = state_write(dirfd, &st, e);
+    if (r == 0 && mkfifoat(dirfd, "exec.fifo", 0622) < 0)
+        r = cerr_sys(e, errno, "create exec fifo");
+    if (r == 0)
+        fchmodat(dirfd, "exec.fifo", 0622, 0);
+    if (r == 0)
+        r = linux_spawn(&sc, &pid, e);
+    if (r == 0) {
+        st.pid = pid;
+        st.pid_start = proc_start_time(pid);
+        r = state_write(dirfd, &st, e);
+    }
+    if (r == 0 && o->pid_file)
+        r = write_pid_file(o->pid_file, pid, e);
+    if (r < 0) {
+        capsa_err ignore;
+        ct_destroy(c, dirfd, id, &st, &ignore);
+    }
+    free(st.created);
+    free(st.cgroup_path);
+    close(dirfd);
+    spec_free(s);
+    return r;
+}
+
+int ct_wait_pidfd(int pidfd, int timeout_ms)
+{
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    int r;
+    do
+        r = poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int rt_start(const rt_ctx *c, const char *id, capsa_err *e)
+{
+    int dirfd, r = ct_open_locked(c, id, &dirfd, e);
+    if (r < 0)
+        return r;
+    cstate st;
+    r = state_read(dirfd, &st, e);
+    if (r == -ENOENT)
+        r = cerr_set(e, ENOENT, "container \"%s\" does not exist", id);
+    if (r < 0) {
+        close(dirfd);
+        return r;
+    }
+    const char *status = ct_status(dirfd, &st);
+    if (strcmp(status, "created")) {
+        r = cerr_set(e, EINVAL, "cannot start a container that is %s (only a created one)", status);
+        goto out;
+    }
+    autoclose int pidfd = proc_open_verified(st.pid, st.pid_start);
+    autoclose int fifo = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (pidfd < 0 || fifo < 0) {
+        r = cerr_sys(e, pidfd < 0 ? ESRCH : errno, "open exec fifo of %s", id);
+        goto out;
+    }
+    struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+    for (;;) {
+        int k = poll(p, 2, -1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            r = cerr_sys(e, errno, "wait for container init");
+            goto out;
+        }
+        if (p[0].revents & POLLIN)
+            break;
+        if (p[1].revents) {
+            r = cerr_set(e, ESRCH, "container init exited before start");
+            goto out;
+        }
+    }
+    char b;
+    if (read(fifo, &b, 1) != 1) {
+        r = cerr_set(e, EIO, "container init did not confirm start");
+        goto out;
+    }
+    unlinkat(dirfd, "exec.fifo", 0);
+out:
+    state_free(&st);
+    close(dirfd);
+    return r;
+}
+
+/* Foreground run: forward signals to init and return its exit status. */
+static int wait_init(pid_t init, int *status, capsa_err *e)
+{
+    sigset_t set;
+    sigfillset(&set);
+    sigdelset(&set, SIGSEGV);
+    sigdelset(&set, SIGBUS);
+    sigdelset(&set, SIGFPE);
+    sigdelset(&set, SIGILL);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    for (;;) {
+        int st;
+        pid_t w;
+        while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+            if (w == init) {
+                *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                return 0;
+            }
+        if (w < 0 && errno == ECHILD)
+            return cerr_set(e, ECHILD, "container init is not our child");
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig < 0 || sig == SIGCHLD)
+            continue;
+        if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU || sig == SIGWINCH ||
+            sig == SIGURG)
+            continue;
+        kill(init, sig);
+    }
+}
+
+int rt_run(const rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, bool keep,
+           int *status, capsa_err *e)
+{
+    /* Become the subreaper so init is reparented to us when stage1 exits. */
+    if (!detach)
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    int r = rt_create(c, id, o, e);
+    if (r < 0)
+        return r;
+    pid_t init = 0;
+    if ((r = rt_start(c, id, e)) == 0 && !detach) {
+        autofree char *js = NULL;
+        int dirfd;
+        if ((r = ct_open_locked(c, id, &dirfd, e)) == 0) {
+            cstate st;
+            if ((r = state_read(dirfd, &st, e)) == 0) {
+                init = st.pid;
+                state_free(&st);
+            }
+            close(dirfd);
+        }
+        if (r == 0)
+            r = wait_init(init, status, e);
+    }
+    if (r < 0 || (!detach && !keep)) {
+        capsa_err ignore;
+        int d = rt_delete(c, id, true, r < 0 ? &ignore : e);
+        if (r == 0)
+            r = d;
+    }
+    return r;
+}

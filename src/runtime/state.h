@@ -1,0 +1,27 @@
+/* <root>/<id>/state.json: the only file that knows its JSON. */
+#ifndef CAPSA_STATE_H
+#define CAPSA_STATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spec/spec.h"
+#include "util/err.h"
+
+typedef struct {
+    char *id, *bundle, *rootfs, *oci_version, *created, *cgroup_path, *owner;
+    pid_t pid;
+    unsigned long long pid_start;   /* /proc/PID/stat starttime: a recycled pid never matches */
+    spec_map annotations;
+    bool has_userns;
+} cstate;
+
+int state_write(int dirfd, const cstate *st, capsa_err *e);
+/* -ENOENT (without message) when the container has no state.json yet. */
+int state_read(int dirfd, cstate *st, capsa_err *e);
+void state_free(cstate *st);
+
+/* The OCI state document: {ociVersion,id,status,pid,bundle,annotations,...}. */
+char *state_oci_json(const cstate *st, const char *status, bool pretty);
+
+#endif

@@ -1,0 +1,112 @@
+#define _GNU_SOURCE
+#include "util/err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void vset(capsa_err *e, int code, const char *fmt, va_list ap)
+{
+    e->code = code ? (code < 0 ? -code : code) : EIO;
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+}
+
+int cerr_set(capsa_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(e, code, fmt, ap);
+    va_end(ap);
+    return -e->code;
+}
+
+int cerr_sys(capsa_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(e, code, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(e->msg);
+    snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(e->code));
+    return -e->code;
+}
+
+int cerr_wrap(capsa_err *e, const char *fmt, ...)
+{
+    char prefix[512], old[CERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof old);
+    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    if (!e->code)
+        e->code = EIO;
+    return -e->code;
+}
+
+void cerr_clear(capsa_err *e)
+{
+    e->code = 0;
+    e->msg[0] = 0;
+}
+
+void cleanup_freep(void *p)
+{
+    free(*(void **)p);
+}
+
+void cleanup_closep(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+    }
+}
+
+static void *oom(void)
+{
+    static const char m[] = "capsa: out of memory\n";
+    if (write(2, m, sizeof m - 1) < 0) {
+        /* nothing more to do */
+    }
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    return p ? p : oom();
+}
+
+void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    return p ? p : oom();
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    return p ? p : oom();
+}
+
+char *xstrdup(const char *s)
+{
+    char *p = s ? strdup(s) : NULL;
+    return (s && !p) ? oom() : p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    char *p;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&p, fmt, ap);
+    va_end(ap);
+    return r < 0 ? oom() : p;
+}

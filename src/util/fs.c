@@ -1,0 +1,152 @@
+#include "util/fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int fs_write(const char *path, const char *data, size_t len, capsa_err *e)
+{
+    autoclose int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0)
+        return cerr_sys(e, errno, "open %s", path);
+    int r = write_all(fd, data, len);
+    if (r < 0)
+        return cerr_sys(e, -r, "write %s", path);
+    return 0;
+}
+
+int fs_write_str(const char *path, const char *s, capsa_err *e)
+{
+    return fs_write(path, s, strlen(s), e);
+}
+
+int fs_read_fd(int fd, const char *what, char **out, size_t *len, capsa_err *e)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap)
+            buf = xrealloc(buf, cap *= 2);
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int err = errno;
+            free(buf);
+            return cerr_sys(e, err, "read %s", what);
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
+}
+
+int fs_read(const char *path, char **out, size_t *len, capsa_err *e)
+{
+    autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cerr_sys(e, errno, "open %s", path);
+    return fs_read_fd(fd, path, out, len, e);
+}
+
+int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode, capsa_err *e)
+{
+    autofree char *tmp = xasprintf("%s.tmp", path);
+    autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return cerr_sys(e, errno, "create %s", tmp);
+    int r = write_all(fd, data, len);
+    if (r < 0 || fsync(fd) < 0) {
+        int err = r < 0 ? -r : errno;
+        unlink(tmp);
+        return cerr_sys(e, err, "write %s", tmp);
+    }
+    if (rename(tmp, path) < 0) {
+        int err = errno;
+        unlink(tmp);
+        return cerr_sys(e, err, "rename %s", tmp);
+    }
+    return 0;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode, capsa_err *e)
+{
+    autofree char *p = xstrdup(path);
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == 0) {
+            char c = *s;
+            *s = 0;
+            if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return cerr_sys(e, errno, "mkdir %s", p);
+            *s = c;
+            if (!c)
+                break;
+        }
+    }
+    return 0;
+}
+
+static int rm_at(int dfd, const char *name, capsa_err *e)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : cerr_sys(e, errno, "stat %s", name);
+    if (S_ISDIR(st.st_mode)) {
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return cerr_sys(e, errno, "open %s", name);
+        DIR *d = fdopendir(fd);
+        if (!d) {
+            close(fd);
+            return cerr_sys(e, errno, "opendir %s", name);
+        }
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            if ((r = rm_at(dirfd(d), de->d_name, e)) < 0)
+                break;
+        }
+        closedir(d);
+        if (r < 0)
+            return r;
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            return cerr_sys(e, errno, "rmdir %s", name);
+        return 0;
+    }
+    if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+        return cerr_sys(e, errno, "unlink %s", name);
+    return 0;
+}
+
+int fs_rm_rf(const char *path, capsa_err *e)
+{
+    return rm_at(AT_FDCWD, path, e);
+}
