@@ -19,13 +19,26 @@ enum cgroup_mode cgroup_mode(void);
 const char *cgroup_mode_name(enum cgroup_mode m);   /* "v2", "v1", "hybrid" */
 
 /* Resolve linux.cgroupsPath: absolute as given, relative under the runtime's
- * default parent, NULL -> "/capsa/<id>". Returns a new string. */
+ * default parent, NULL or "" -> "capsa/<id>" (relative). Returns a new string.
+ * Encoding (this string is all state.json records): the path is cleaned
+ * lexically ("..", "." and empty components dropped, never climbing above its
+ * start); an absolute path keeps its leading '/' and is taken from each
+ * hierarchy's root; a relative one (the default is "capsa/<id>", no leading
+ * '/') is placed under the runtime's own cgroup in each v1 hierarchy and under
+ * the parent of its own cgroup on cgroup2 (like runc: the own cgroup holds
+ * processes, so it cannot delegate controllers). On a host where the runtime
+ * runs in "/" the default is /capsa/<id>. */
 char *cgroup_path_for(const char *cgroups_path, const char *id);
 
 /* Create the cgroup (every v1 controller dir, or the v2 dir with the needed
- * controllers enabled in the parents), apply `r` (may be NULL) and move `pid` in.
- * Joining an existing cgroup is allowed (like runc). `created` tells the caller
- * whether the leaf was made by us (so delete only removes what capsa created). */
+ * controllers enabled in the parents), apply `r` (may be NULL) and move `pid` in
+ * (pid <= 0: do not move anything). On failure the directories made are removed.
+ * Device rules are applied exactly as given (v1 deny-all first; v2 eBPF with
+ * default deny): pass the full list, default allowed devices included; no rules
+ * leaves device access untouched.
+ * Joining an existing cgroup is allowed (like runc). cgroup_destroy removes the
+ * leaf, then the parents named by the path while they are empty (never the
+ * runtime's own cgroup or anything above the path). */
 int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err *e);
 
 /* Move a pid into an existing container cgroup (exec). */

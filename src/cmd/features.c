@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "linux/mount.h"
+#include "linux/mounts.h"
 #include "spec/spec.h"
 
 int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)

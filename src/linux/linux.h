@@ -19,6 +19,9 @@ typedef struct {
     /* Called in the parent once the first child exists and before it enters any
      * namespace: the runtime puts it in its cgroup here. */
     int (*on_child)(pid_t pid, void *arg, capsa_err *e);
+    /* Called with the seccomp notify fd (SCMP_ACT_NOTIFY) and init's host pid:
+     * the runtime hands it to linux.seccomp.listenerPath. The fd is closed after. */
+    int (*on_seccomp_fd)(pid_t init, int fd, void *arg, capsa_err *e);
     void *arg;
 } spawn_cfg;
 

@@ -1,7 +1,7 @@
 /* Mounting config.json mounts inside the container root, before pivot_root.
  * Targets are resolved by fd inside the root; mount(2) is given the fd's
  * /proc/self/fd path so it lands on exactly that dentry. */
-#include "linux/mount.h"
+#include "linux/mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>

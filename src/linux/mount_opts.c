@@ -1,4 +1,4 @@
-#include "linux/mount.h"
+#include "linux/mounts.h"
 
 #include <errno.h>
 #include <linux/mount.h>

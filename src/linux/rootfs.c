@@ -15,7 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "linux/mount.h"
+#include "linux/mounts.h"
 #include "linux/resolve.h"
 #include "util/fs.h"
 

@@ -29,8 +29,10 @@
 
 #include "linux/process.h"
 #include "linux/rootfs.h"
+#include "linux/seccomp_filter.h"
 
-enum msg_type { MSG_GO = 1, MSG_USERNS, MSG_USERNS_DONE, MSG_PID, MSG_READY, MSG_ERROR };
+enum msg_type { MSG_GO = 1, MSG_USERNS, MSG_USERNS_DONE, MSG_PID, MSG_READY, MSG_ERROR,
+                MSG_SECCOMP_FD, MSG_SECCOMP_DONE };
 
 struct msg {
     int type;
@@ -51,19 +53,74 @@ static int send_msg(int fd, int type, int val, const char *text)
     return w < 0 ? -errno : 0;
 }
 
-static int recv_msg(int fd, struct msg *m)
+static int expect(int fd, int type, capsa_err *e);
+
+static int send_fd(int sock, int type, int fd)
 {
+    struct msg m = {.type = type};
+    struct iovec iov = {.iov_base = &m, .iov_len = offsetof(struct msg, text)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* Returns 1 with a message (and *fd if one came along), 0 on EOF. */
+static int recv_msg_fd(int sock, struct msg *m, int *fd)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof u.buf};
     ssize_t r;
     memset(m, 0, sizeof *m);
     do
-        r = recv(fd, m, sizeof *m, 0);
+        r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return -errno;
     if (r == 0)
         return 0;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (fd && c && c->cmsg_type == SCM_RIGHTS)
+        memcpy(fd, CMSG_DATA(c), sizeof *fd);
     m->text[sizeof m->text - 1] = 0;
     return 1;
+}
+
+static int recv_msg(int sock, struct msg *m)
+{
+    return recv_msg_fd(sock, m, NULL);
+}
+
+/* seccomp as late as possible, so the runtime's own setup is not filtered. With
+ * SCMP_ACT_NOTIFY the listener fd goes to the parent, which hands it on. */
+static int install_seccomp(const spec_seccomp *sc, int sock, capsa_err *e)
+{
+    if (!sc->present)
+        return 0;
+    if (!seccomp_uses_notify(sc))
+        return seccomp_install(sc, e);
+    int fd = -1;
+    int r = seccomp_install_notify(sc, &fd, e);
+    if (r < 0)
+        return r;
+    r = send_fd(sock, MSG_SECCOMP_FD, fd);
+    close(fd);
+    if (r < 0)
+        return cerr_sys(e, -r, "send seccomp notify fd");
+    return expect(sock, MSG_SECCOMP_DONE, e);
 }
 
 static int expect(int fd, int type, capsa_err *e)
@@ -121,12 +178,18 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
         return r;
     if ((r = process_chdir(p, e)) < 0)
         return r;
+    /* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter:
+     * load it before the capabilities are dropped (as runc does). */
+    if (!p->no_new_privileges && (r = install_seccomp(&l->seccomp, sock, e)) < 0)
+        return r;
     if ((r = process_identity(p, e)) < 0)
         return r;
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return cerr_sys(e, errno, "set no_new_privs");
     autofree char *exe = NULL;
     if ((r = process_find_exec(p, &exe, e)) < 0)
+        return r;
+    if (p->no_new_privileges && (r = install_seccomp(&l->seccomp, sock, e)) < 0)
         return r;
 
     send_msg(sock, MSG_READY, 0, NULL);
@@ -148,11 +211,25 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     _exit(127);
 }
 
+/* Only stdio, the sync socket and the state directory go into the container;
+ * in particular not the caller's flock'd state fd, or the lock would live as
+ * long as the container's init. */
+static void close_fds_except(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    syscall(SYS_close_range, 3, lo - 1, 0);
+    if (hi > lo + 1)
+        syscall(SYS_close_range, lo + 1, hi - 1, 0);
+    syscall(SYS_close_range, hi + 1, ~0U, 0);
+}
+
 static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
 {
     capsa_err e = {0};
     const spec_linux *l = &c->s->linux;
     int flags = 0;
+
+    close_fds_except(sock, c->state_dirfd);
 
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -223,7 +300,8 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
     bool ready = false;
     while (r == 0 && !ready) {
         struct msg m;
-        int k = recv_msg(sock, &m);
+        int mfd = -1;
+        int k = recv_msg_fd(sock, &m, &mfd);
         if (k < 0) {
             r = cerr_sys(e, -k, "read from container setup");
         } else if (k == 0) {
@@ -234,6 +312,17 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
                 send_msg(sock, MSG_USERNS_DONE, 0, NULL);
         } else if (m.type == MSG_PID) {
             init = m.val;
+        } else if (m.type == MSG_SECCOMP_FD) {
+            /* stage1 sends init's pid right after the fork, long before init
+             * gets this far; the check keeps the protocol honest. */
+            if (mfd < 0 || init <= 0)
+                r = cerr_set(e, EPROTO, "seccomp notify fd arrived without fd or pid");
+            else if (c->on_seccomp_fd)
+                r = c->on_seccomp_fd(init, mfd, c->arg, e);
+            if (mfd >= 0)
+                close(mfd);
+            if (r == 0)
+                send_msg(sock, MSG_SECCOMP_DONE, 0, NULL);
         } else if (m.type == MSG_READY) {
             ready = true;
         } else if (m.type == MSG_ERROR) {

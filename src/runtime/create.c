@@ -18,20 +18,70 @@
 
 #include "cgroup/cgroup.h"
 #include "linux/linux.h"
+#include "linux/seccomp_filter.h"
 #include "runtime/container.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/names.h"
 
-struct cg_arg {
+struct spawn_arg {
     const char *path;
     const spec_resources *res;
+    const spec *s;
+    cstate *st;
 };
 
 static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
 {
-    struct cg_arg *a = arg;
+    struct spawn_arg *a = arg;
     return cgroup_setup(a->path, a->res, pid, e);
+}
+
+/* runtime-spec: the notify fd goes to listenerPath with the container state. */
+static int pass_seccomp_fd(pid_t init, int fd, void *arg, capsa_err *e)
+{
+    struct spawn_arg *a = arg;
+    cstate st = *a->st;
+    st.pid = init;
+    autofree char *state = state_oci_json(&st, "creating", false);
+    const spec_seccomp *sc = &a->s->linux.seccomp;
+    return seccomp_send_listener(sc->listener_path, fd, state, sc->listener_metadata, e);
+}
+
+/* The devices cgroup gets the config's rules, then the devices every container
+ * needs (as runc does), then each linux.devices node: last match wins. */
+static spec_dev_rule *device_rules(const spec *s, size_t *n)
+{
+    static const spec_dev_rule std[] = {
+        {.allow = true, .type = 'c', .access = "m"},
+        {.allow = true, .type = 'b', .access = "m"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3, .access = "rwm"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5, .access = "rwm"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 7, .access = "rwm"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 8, .access = "rwm"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 9, .access = "rwm"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 5, .has_minor = true, .minor = 0, .access = "rwm"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 5, .has_minor = true, .minor = 2, .access = "rwm"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 136, .access = "rwm"},
+    };
+    const spec_resources *r = &s->linux.resources;
+    size_t nstd = sizeof std / sizeof *std;
+    spec_dev_rule *v = xcalloc(r->n_devices + nstd + s->linux.n_devices, sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_devices; i++)
+        v[k++] = r->devices[i];
+    for (size_t i = 0; i < nstd; i++)
+        v[k++] = std[i];
+    for (size_t i = 0; i < s->linux.n_devices; i++) {
+        const spec_device *d = &s->linux.devices[i];
+        if (d->type == 'p')
+            continue;
+        v[k++] = (spec_dev_rule){.allow = true, .type = d->type == 'b' ? 'b' : 'c',
+                                 .has_major = true, .major = d->major, .has_minor = true,
+                                 .minor = d->minor, .access = "rwm"};
+    }
+    *n = k;
+    return v;
 }
 
 static char *now_rfc3339(void)
@@ -108,7 +158,8 @@ int rt_create(const rt_ctx *c, const char *id, const rt_create_opts *o, capsa_er
     spec *s = NULL;
     if ((r = spec_load(cfg, &s, e)) < 0)
         return r;
-    if ((r = spec_validate(s, e)) < 0 || (!s->has_process &&
+    if ((r = spec_validate(s, e)) < 0 || (r = seccomp_check(&s->linux.seccomp, e)) < 0 ||
+        (!s->has_process &&
                                           (r = cerr_set(e, EINVAL, "config.json: process: missing, nothing to run")) < 0)) {
         spec_free(s);
         return r;
@@ -134,10 +185,16 @@ int rt_create(const rt_ctx *c, const char *id, const rt_create_opts *o, capsa_er
     char owner[32];
     snprintf(owner, sizeof owner, "%u", (unsigned)getuid());
     st.owner = owner;
-    struct cg_arg cga = {.path = st.cgroup_path, .res = &s->linux.resources};
-    spawn_cfg sc = {.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = dirfd,
+    spec_resources res = s->linux.resources;
+    autofree spec_dev_rule *rules = device_rules(s, &res.n_devices);
+    res.devices = rules;
+    struct spawn_arg cga = {.path = st.cgroup_path, .res = &res, .s = s, .st = &st};
+    /* A separate open of the directory: the flock'd fd must not reach init. */
+    autoclose int fifo_dirfd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    spawn_cfg sc = {.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = fifo_dirfd,
                     .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
-                    .on_child = place_in_cgroup, .arg = &cga};
+                    .on_child = place_in_cgroup, .on_seccomp_fd = pass_seccomp_fd,
+                    .arg = &cga};
     pid_t pid = 0;
     /* A state.json before anything exists: a half-made container is visible and
      * `delete --force` knows its cgroup. */

@@ -14,7 +14,7 @@
 #undef linux
 
 typedef struct {
-    char **v;   /* NULL-terminated */
+    char **v;   /* NULL-terminated; never NULL in a parsed spec, even if absent */
     size_t n;
 } spec_strv;
 
@@ -129,6 +129,7 @@ enum spec_ns_type {
 typedef struct {
     bool present;
     char *path;    /* NULL: create a new namespace; else setns() into it */
+    size_t index;  /* its position in linux.namespaces, for located errors */
 } spec_ns;
 
 typedef struct {
@@ -305,11 +306,12 @@ int spec_rlimit_from_name(const char *name);
 typedef struct {
     bool rootless;
     const char *rootfs;    /* default "rootfs" */
-    const char *hostname;  /* NULL: no hostname */
+    const char *hostname;  /* NULL: "capsa" */
     char **args;           /* NULL: ["sh"] */
 } spec_default_opts;
 
-/* Build a default config.json text (runc-like, locked down). Caller frees. */
+/* Build a default config.json text (runc-like, locked down), pretty-printed,
+ * no trailing newline; NULL if an option is not UTF-8. Caller frees. */
 char *spec_default_json(const spec_default_opts *o);
 
 #endif

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "util/err.h"
 
 #include <errno.h>
@@ -42,7 +41,16 @@ int cerr_wrap(capsa_err *e, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    /* Truncation keeps the start of the chain, which names the outer step. */
+    size_t n = strlen(prefix);
+    if (n > sizeof e->msg - 3)
+        n = sizeof e->msg - 3;
+    memcpy(e->msg, prefix, n);
+    memcpy(e->msg + n, ": ", 2);
+    size_t rest = sizeof e->msg - n - 3;
+    size_t m = strnlen(old, rest);
+    memcpy(e->msg + n + 2, old, m);
+    e->msg[n + 2 + m] = 0;
     if (!e->code)
         e->code = EIO;
     return -e->code;

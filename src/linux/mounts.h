@@ -1,5 +1,5 @@
-#ifndef CAPSA_MOUNT_H
-#define CAPSA_MOUNT_H
+#ifndef CAPSA_MOUNTS_H
+#define CAPSA_MOUNTS_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,0 +1,412 @@
+/* The cgroup interface: decide which hierarchy (v1 controller or cgroup2)
+ * takes each resource on this host, then drive v1.c / v2.c. Hybrid hosts:
+ * v1 controllers do the work; the cgroup2 hierarchy also gets the container
+ * directory (so the 0:: path is the container's own) and takes only the
+ * resources whose controller is on cgroup2 and not a v1 one. */
+#include "cgroup/cgroup.h"
+#include "cgroup/internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *v1, *v2, *spec;
+} ctl_names[CGC__COUNT] = {
+    [CGC_CPU] = {"cpu", "cpu", "linux.resources.cpu"},
+    [CGC_CPUSET] = {"cpuset", "cpuset", "linux.resources.cpu.cpus/mems"},
+    [CGC_MEMORY] = {"memory", "memory", "linux.resources.memory"},
+    [CGC_PIDS] = {"pids", "pids", "linux.resources.pids"},
+    [CGC_BLKIO] = {"blkio", "io", "linux.resources.blockIO"},
+    [CGC_HUGETLB] = {"hugetlb", "hugetlb", "linux.resources.hugepageLimits"},
+    [CGC_NET_CLS] = {"net_cls", NULL, "linux.resources.network.classID"},
+    [CGC_NET_PRIO] = {"net_prio", NULL, "linux.resources.network.priorities"},
+    [CGC_DEVICES] = {"devices", NULL, "linux.resources.devices"},
+};
+
+const char *cg_ctl_v1_name(enum cg_ctl c) { return ctl_names[c].v1; }
+const char *cg_ctl_v2_name(enum cg_ctl c) { return ctl_names[c].v2; }
+const char *cg_ctl_spec_name(enum cg_ctl c) { return ctl_names[c].spec; }
+
+unsigned cg_needed(const spec_resources *r)
+{
+    unsigned m = 0;
+    if (!r)
+        return 0;
+    const spec_cpu *c = &r->cpu;
+    if (c->has_shares || c->has_quota || c->has_period || c->has_burst || c->has_rt_runtime ||
+        c->has_rt_period || c->has_idle)
+        m |= CGC_BIT(CGC_CPU);
+    if ((c->cpus && *c->cpus) || (c->mems && *c->mems))
+        m |= CGC_BIT(CGC_CPUSET);
+    const spec_memory *mem = &r->memory;
+    if (mem->has_limit || mem->has_reservation || mem->has_swap || mem->has_kernel ||
+        mem->has_kernel_tcp || mem->has_swappiness || mem->has_disable_oom_killer ||
+        mem->has_use_hierarchy)
+        m |= CGC_BIT(CGC_MEMORY);
+    if (r->has_pids)
+        m |= CGC_BIT(CGC_PIDS);
+    const spec_blkio *b = &r->blkio;
+    if (b->has_weight || b->has_leaf_weight || b->n_weight_device || b->read_bps.n ||
+        b->write_bps.n || b->read_iops.n || b->write_iops.n)
+        m |= CGC_BIT(CGC_BLKIO);
+    if (r->n_hugepages)
+        m |= CGC_BIT(CGC_HUGETLB);
+    if (r->has_net_class_id)
+        m |= CGC_BIT(CGC_NET_CLS);
+    if (r->n_net_priorities)
+        m |= CGC_BIT(CGC_NET_PRIO);
+    /* The caller passes the complete rule list (spec rules plus the default
+     * allowed devices); no rules means the devices are left alone. */
+    if (r->n_devices)
+        m |= CGC_BIT(CGC_DEVICES);
+    return m;
+}
+
+typedef struct {
+    unsigned v1, v2;  /* controllers applied through each */
+    bool unified;     /* unified map goes to the cgroup2 dir */
+    cg_strv need;     /* v2 controller names the leaf must have */
+} cg_plan;
+
+static int plan(const cg_host *host, const spec_resources *r, cg_plan *pl, capsa_err *e)
+{
+    memset(pl, 0, sizeof *pl);
+    if (!r)
+        return 0;
+    if (r->has_rdma)
+        return cerr_set(e, EOPNOTSUPP, "linux.resources.rdma is not supported by capsa");
+    unsigned needed = cg_needed(r);
+    for (int c = 0; c < CGC__COUNT; c++) {
+        if (!(needed & CGC_BIT(c)))
+            continue;
+        const char *v2n = cg_ctl_v2_name((enum cg_ctl)c);
+        if (host->mode != CG_UNIFIED && cg_host_v1(host, cg_ctl_v1_name((enum cg_ctl)c))) {
+            pl->v1 |= CGC_BIT(c);
+        } else if (host->v2 >= 0 &&
+                   (c == CGC_DEVICES || (v2n && cg_word_in(host->v2_ctrls, v2n)))) {
+            pl->v2 |= CGC_BIT(c);
+        } else if (host->mode == CG_UNIFIED && !v2n) {
+            return cerr_set(e, EOPNOTSUPP, "%s is not supported on cgroup v2 (no %s controller)",
+                            cg_ctl_spec_name((enum cg_ctl)c), cg_ctl_v1_name((enum cg_ctl)c));
+        } else if (host->mode == CG_UNIFIED) {
+            return cerr_set(e, EOPNOTSUPP, "%s: the %s controller is not available (not in "
+                            "%s/cgroup.controllers)", cg_ctl_spec_name((enum cg_ctl)c), v2n,
+                            host->h[host->v2].mount);
+        } else {
+            return cerr_set(e, EOPNOTSUPP, "%s: the %s cgroup controller is not mounted on "
+                            "this host", cg_ctl_spec_name((enum cg_ctl)c),
+                            cg_ctl_v1_name((enum cg_ctl)c));
+        }
+    }
+    for (size_t i = 0; i < r->unified.n; i++) {
+        const char *k = r->unified.v[i].key;
+        if (host->v2 < 0)
+            return cerr_set(e, EOPNOTSUPP, "linux.resources.unified needs cgroup v2 (this "
+                            "host has cgroup v1 only)");
+        int rr = cg2_check_unified_key(k, e);
+        if (rr < 0)
+            return rr;
+        autofree char *ctl = cg_strndup(k, strcspn(k, "."));
+        if (strcmp(ctl, "cgroup") && !cg_word_in(host->v2_ctrls, ctl))
+            return cerr_set(e, EOPNOTSUPP, "linux.resources.unified.%s: the %s controller is "
+                            "not on the cgroup2 hierarchy%s", k, ctl,
+                            cg_host_v1(host, ctl) ? " (this hybrid host has it as cgroup v1)"
+                                                  : "");
+        pl->unified = true;
+    }
+    cg2_needed_names(r, pl->v2, pl->unified, &pl->need);
+    return 0;
+}
+
+static void rollback(cg_strv *created)
+{
+    for (size_t i = created->n; i-- > 0;) {
+        capsa_err e2;
+        cg_rmdir_tree(created->v[i], 0, &e2);
+    }
+}
+
+/* v1 cpuset: every directory this call made needs cpus/mems before a task
+ * can join (a new cpuset cgroup starts empty). */
+static int cpuset_fill(const char *base, const char *rel, const cg_strv *created, capsa_err *e)
+{
+    autofree char *cur = xstrdup(base);
+    for (const char *p = rel; *p;) {
+        size_t n = strcspn(p, "/");
+        autofree char *comp = cg_strndup(p, n);
+        char *next = cg_join(cur, comp);
+        p += n;
+        p += strspn(p, "/");
+        int r = 0;
+        if (cg_strv_has(created, next))
+            r = cg1_cpuset_inherit(cur, next, e);
+        free(cur);
+        cur = next;
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int apply(const cg_host *host, const char *path, const spec_resources *r,
+                 const cg_plan *pl, bool update, capsa_err *e)
+{
+    int rr = cg1_apply(host, path, r, pl->v1, update, e);
+    if (rr < 0 || (!pl->v2 && !pl->unified))
+        return rr;
+    autofree char *dir = NULL;
+    if ((rr = cg_resolve(host, cg_host_v2(host), path, NULL, NULL, &dir, e)) < 0)
+        return rr;
+    if (!cg_dir_exists(dir))
+        return cerr_set(e, ENOENT, "cgroup %s does not exist", dir);
+    return cg2_apply(dir, r, pl->v2, pl->unified, update, e);
+}
+
+int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err *e)
+{
+    cg_host host;
+    cg_plan pl = {0};
+    cg_strv created = {0};
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    if ((rr = cg_check_path(path, e)) < 0 || (rr = plan(&host, r, &pl, e)) < 0)
+        goto out;
+    for (size_t i = 0; i < host.n && rr >= 0; i++) {
+        const cg_hier *h = &host.h[i];
+        autofree char *base = NULL, *rel = NULL;
+        if ((rr = cg_resolve(&host, h, path, &base, &rel, NULL, e)) < 0 ||
+            (rr = cg_mkdir_path(base, rel, &created, e)) < 0)
+            break;
+        if (!h->v2 && cg_hier_has(h, "cpuset"))
+            rr = cpuset_fill(base, rel, &created, e);
+        else if (h->v2)
+            rr = cg2_prepare(base, rel, &created, &pl.need, e);
+    }
+    if (rr >= 0 && r)
+        rr = apply(&host, path, r, &pl, false, e);
+    for (size_t i = 0; rr >= 0 && pid > 0 && i < host.n; i++) {
+        autofree char *dir = NULL;
+        if ((rr = cg_resolve(&host, &host.h[i], path, NULL, NULL, &dir, e)) >= 0)
+            rr = cg_writef(dir, "cgroup.procs", e, "%d", (int)pid);
+    }
+    if (rr < 0)
+        rollback(&created);
+out:
+    if (rr < 0)
+        cerr_wrap(e, "cgroup %s", path);
+    cg_strv_free(&pl.need);
+    cg_strv_free(&created);
+    cg_host_free(&host);
+    return rr;
+}
+
+int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
+{
+    cg_host host;
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    for (size_t i = 0; rr >= 0 && i < host.n; i++) {
+        autofree char *dir = NULL;
+        if ((rr = cg_resolve(&host, &host.h[i], path, NULL, NULL, &dir, e)) >= 0)
+            rr = cg_writef(dir, "cgroup.procs", e, "%d", (int)pid);
+    }
+    cg_host_free(&host);
+    return rr;
+}
+
+int cgroup_update(const char *path, const spec_resources *r, capsa_err *e)
+{
+    cg_host host;
+    cg_plan pl = {0};
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    if ((rr = plan(&host, r, &pl, e)) >= 0 && pl.need.n) {
+        /* Nothing is created here: only check the leaf has what it needs. */
+        autofree char *base = NULL, *rel = NULL;
+        cg_strv none = {0};
+        if ((rr = cg_resolve(&host, cg_host_v2(&host), path, &base, &rel, NULL, e)) >= 0)
+            rr = cg2_prepare(base, rel, &none, &pl.need, e);
+    }
+    if (rr >= 0 && r)
+        rr = apply(&host, path, r, &pl, true, e);
+    if (rr < 0)
+        cerr_wrap(e, "update cgroup %s", path);
+    cg_strv_free(&pl.need);
+    cg_host_free(&host);
+    return rr;
+}
+
+/* Where the container's processes are listed: the cgroup2 dir when there is
+ * one (hybrid included: the 0:: path is the container's), else a v1
+ * hierarchy every container has a directory in. */
+static int procs_dir(const cg_host *host, const char *path, char **dir, capsa_err *e)
+{
+    const cg_hier *h = cg_host_v2(host);
+    static const char *const pref[] = {"pids", "memory", "freezer", "cpu", NULL};
+    for (int i = 0; !h && pref[i]; i++)
+        h = cg_host_v1(host, pref[i]);
+    if (!h && host->n)
+        h = &host->h[0];
+    if (!h)
+        return cerr_set(e, ENOENT, "no cgroup hierarchy is mounted under %s", cg_root());
+    return cg_resolve(host, h, path, NULL, NULL, dir, e);
+}
+
+int cgroup_pids(const char *path, pid_t **out, size_t *n, capsa_err *e)
+{
+    cg_host host;
+    *out = NULL;
+    *n = 0;
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    autofree char *dir = NULL;
+    if ((rr = procs_dir(&host, path, &dir, e)) >= 0)
+        rr = cg_read_procs(dir, true, out, n, e);
+    if (rr < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    cg_host_free(&host);
+    return rr;
+}
+
+/* v1 freezer where mounted, else cgroup.freeze of the cgroup2 dir. */
+static int freezer_dir(const cg_host *host, const char *path, char **dir, bool *v2,
+                       capsa_err *e)
+{
+    const cg_hier *h = host->mode == CG_UNIFIED ? NULL : cg_host_v1(host, "freezer");
+    if (!h)
+        h = cg_host_v2(host);
+    if (!h)
+        return cerr_set(e, EOPNOTSUPP, "the freezer cgroup controller is not mounted");
+    *v2 = h->v2;
+    return cg_resolve(host, h, path, NULL, NULL, dir, e);
+}
+
+int cgroup_freeze(const char *path, bool frozen, capsa_err *e)
+{
+    cg_host host;
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    autofree char *dir = NULL;
+    bool v2;
+    if ((rr = freezer_dir(&host, path, &dir, &v2, e)) >= 0)
+        rr = v2 ? cg2_freeze(dir, frozen, e) : cg1_freeze(dir, frozen, e);
+    cg_host_free(&host);
+    return rr;
+}
+
+int cgroup_is_frozen(const char *path, capsa_err *e)
+{
+    cg_host host;
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    autofree char *dir = NULL;
+    bool v2;
+    if ((rr = freezer_dir(&host, path, &dir, &v2, e)) >= 0)
+        rr = v2 ? cg2_is_frozen(dir, e) : cg1_is_frozen(dir, e);
+    cg_host_free(&host);
+    return rr;
+}
+
+int cg_kill_procs(const char *dir, const char *fdir, bool fv2, int sig, capsa_err *e)
+{
+    /* SIGKILL: repeat until empty (children forked meanwhile), freezing
+     * around each round so nothing forks while we signal (runc); a frozen
+     * v1 task only dies once thawed. Other signals: one round. */
+    int rounds = sig == SIGKILL ? 20 : 1;
+    for (int i = 0; i < rounds; i++) {
+        autofree pid_t *pids = NULL;
+        size_t n = 0;
+        int rr = cg_read_procs(dir, true, &pids, &n, e);
+        if (rr < 0)
+            return rr;
+        if (!n)
+            return 0;
+        capsa_err e2;
+        bool frozen = sig == SIGKILL && fdir &&
+                      (fv2 ? cg2_freeze(fdir, true, &e2) : cg1_freeze(fdir, true, &e2)) == 0;
+        for (size_t j = 0; j < n; j++)
+            if (kill(pids[j], sig) < 0 && errno != ESRCH)
+                return cerr_sys(e, errno, "kill %d (cgroup %s) with signal %d", (int)pids[j],
+                                dir, sig);
+        if (frozen)
+            fv2 ? cg2_freeze(fdir, false, &e2) : cg1_freeze(fdir, false, &e2);
+        if (sig != SIGKILL)
+            return 0;
+        cg_sleep_ms(i < 5 ? 2 : 20);
+    }
+    return cerr_set(e, EBUSY, "processes in cgroup %s survived SIGKILL", dir);
+}
+
+int cgroup_kill_all(const char *path, int sig, capsa_err *e)
+{
+    cg_host host;
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    autofree char *dir = NULL, *fdir = NULL;
+    bool fv2 = false;
+    if ((rr = procs_dir(&host, path, &dir, e)) < 0)
+        goto out;
+    const cg_hier *h2 = cg_host_v2(&host);
+    if (sig == SIGKILL && h2 && cg_has_file(dir, "cgroup.kill") &&
+        !strncmp(dir, h2->mount, strlen(h2->mount))) {
+        /* cgroup.kill (5.14+) kills the whole subtree atomically. */
+        if ((rr = cg_write(dir, "cgroup.kill", "1", e)) < 0)
+            goto out;
+        for (int i = 0; i < 100; i++) {  /* wait (~1 s) until they are gone */
+            autofree pid_t *pids = NULL;
+            size_t n = 0;
+            if (cg_read_procs(dir, true, &pids, &n, e) < 0 || !n)
+                break;
+            cg_sleep_ms(10);
+        }
+        goto out;
+    }
+    capsa_err e2;
+    if (freezer_dir(&host, path, &fdir, &fv2, &e2) < 0 || !cg_dir_exists(fdir)) {
+        free(fdir);
+        fdir = NULL;
+    }
+    rr = cg_kill_procs(dir, fdir, fv2, sig, e);
+out:
+    cg_host_free(&host);
+    return rr;
+}
+
+int cgroup_destroy(const char *path, capsa_err *e)
+{
+    cg_host host;
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    if ((rr = cg_check_path(path, e)) < 0)
+        goto out;
+    uint64_t deadline = cg_now_ms() + 1000;
+    for (size_t i = 0; i < host.n; i++) {
+        autofree char *base = NULL, *rel = NULL, *dir = NULL;
+        capsa_err e2;
+        int r1 = cg_resolve(&host, &host.h[i], path, &base, &rel, &dir, &e2);
+        if (r1 >= 0 && (r1 = cg_rmdir_tree(dir, deadline, &e2)) >= 0)
+            cg_rmdir_parents(base, rel);
+        if (r1 < 0 && rr >= 0) {
+            rr = r1;
+            *e = e2;
+        }
+    }
+out:
+    cg_host_free(&host);
+    return rr;
+}
