@@ -4,7 +4,18 @@
 
 #include "cmd/cmd.h"
 #include "linux/mounts.h"
+#include "linux/seccomp_filter.h"
 #include "spec/spec.h"
+
+static json_t *str_array(size_t (*list)(const char **, size_t))
+{
+    const char *names[256];
+    size_t n = list(names, 256);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(names[i]));
+    return a;
+}
 
 int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
 {
@@ -15,20 +26,19 @@ int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         ;
     if (r)
         return r < 0 ? r : 0;
-    json_t *mo = json_array(), *ns = json_array(), *caps = json_array();
-    const char *names[128];
-    size_t n = mount_known_options(names, 128);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(mo, json_string(names[i]));
+    json_t *mo = str_array(mount_known_options), *ns = json_array(), *caps = json_array();
     for (int t = 0; t < NS__COUNT; t++)
         json_array_append_new(ns, json_string(spec_ns_name((enum spec_ns_type)t)));
     for (int i = 0; i <= spec_cap_last(); i++)
         json_array_append_new(caps, json_string(spec_cap_name(i)));
     json_t *linux = json_pack(
-        "{s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:b}, "
-        "s:{s:{s:b}}}",
+        "{s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o, s:o, s:o}, s:{s:b}, "
+        "s:{s:b}, s:{s:b}, s:{s:{s:b}}}",
         "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd", 0,
-        "systemdUser", 0, "rdma", 0, "seccomp", "enabled", 0, "apparmor", "enabled", 0,
+        "systemdUser", 0, "rdma", 0, "seccomp", "enabled", 1, "actions",
+        str_array(seccomp_known_actions), "operators", str_array(seccomp_known_operators),
+        "archs", str_array(seccomp_known_archs), "knownFlags", str_array(seccomp_known_flags),
+        "supportedFlags", str_array(seccomp_supported_flags), "apparmor", "enabled", 0,
         "selinux", "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions", "idmap",
         "enabled", 0);
     json_t *f = json_pack("{s:s, s:s, s:[], s:o, s:o, s:{s:s}}", "ociVersionMin", "1.0.0",

@@ -129,6 +129,11 @@ static json_t *linux_section(bool rootless)
     json_object_set_new(l, "namespaces", ns);
     json_object_set_new(l, "maskedPaths", strv(masked));
     json_object_set_new(l, "readonlyPaths", strv(readonly));
+    /* The deny-list profile of src/spec/seccomp_default.c (why each syscall is
+     * denied is written there). */
+    char *sc = spec_default_seccomp_json();
+    json_object_set_new(l, "seccomp", json_loads(sc, 0, NULL));
+    free(sc);
     return l;
 }
 

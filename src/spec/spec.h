@@ -313,5 +313,7 @@ typedef struct {
 /* Build a default config.json text (runc-like, locked down), pretty-printed,
  * no trailing newline; NULL if an option is not UTF-8. Caller frees. */
 char *spec_default_json(const spec_default_opts *o);
+/* The default seccomp profile (linux.seccomp of `capsa spec`), JSON text. */
+char *spec_default_seccomp_json(void);
 
 #endif

@@ -15,7 +15,6 @@
         return (expr);                                \
     }
 
-USED(seccomp_used, s->linux.seccomp.present)
 USED(terminal_used, s->has_process && s->process.terminal)
 USED(intel_rdt_used, s->linux.has_intel_rdt)
 USED(scheduler_used, s->process.has_scheduler)
@@ -47,7 +46,6 @@ static const struct {
     bool (*used)(const spec *s, size_t i);
     size_t (*count)(const spec *s);      /* NULL: not an array */
 } unsupported[] = {
-    {"linux.seccomp", seccomp_used, NULL},
     {"hooks.prestart", prestart_used, NULL},
     {"hooks.createRuntime", create_runtime_used, NULL},
     {"hooks.createContainer", create_container_used, NULL},

@@ -237,7 +237,7 @@ static void test_full_validate(void **state)
     spec *s = parse_ok(json);
     capsa_err e = {0};
     assert_int_not_equal(spec_validate(s, &e), 0);
-    assert_string_equal(e.msg, "config.json:76:16: linux.seccomp: not supported by capsa yet");
+    assert_string_equal(e.msg, "config.json:34:17: hooks.prestart: not supported by capsa yet");
     spec_free(s);
     free(json);
 }

@@ -220,8 +220,8 @@ static const bad_case cases[] = {
      "config.json:1:173: linux.resources.memory.swappiness: 200 is out of range (0..100)", "200"},
     {"rdma", "{" BASE ", \"linux\": {\"resources\": {\"rdma\": {\"mlx5_1\": {\"hcaHandles\": 3}}}}}",
      "config.json:1:156: linux.resources.rdma: not supported by capsa yet", "{\"mlx5_1"},
-    {"seccomp", "{" BASE ", \"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\"}}}",
-     "config.json:1:145: linux.seccomp: not supported by capsa yet", "{\"defaultAction"},
+    {"intelRdt", "{" BASE ", \"linux\": {\"intelRdt\": {\"closID\": \"x\"}}}",
+     "config.json:1:146: linux.intelRdt: not supported by capsa yet", "{\"closID"},
     {"seccomp unknown action",
      "{" BASE ", \"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": "
      "[{\"names\": [\"bpf\"], \"action\": \"SCMP_ACT_NOPE\"}]}}}",
