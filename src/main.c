@@ -132,8 +132,10 @@ int main(int argc, char **argv)
     cmd_ctx c = {.rt = {.root = root ? root : droot}, .prog = argv[0]};
     int r = d->run(&c, argc - i, argv + i, &e);
     if (r < 0) {
-        fprintf(stderr, "capsa: %s: %s\n", verb, e.msg);
-        log_error("%s: %s", verb, e.msg);
+        /* getopt left optind on the first positional argument: the id. */
+        const char *id = d->takes_id && optind > 0 && optind < argc - i ? argv[i + optind] : NULL;
+        fprintf(stderr, "capsa: %s%s%s: %s\n", verb, id ? " " : "", id ? id : "", e.msg);
+        log_error("%s%s%s: %s", verb, id ? " " : "", id ? id : "", e.msg);
         return 1;
     }
     return r;

@@ -18,6 +18,7 @@ typedef struct {
     int (*run)(cmd_ctx *c, int argc, char **argv, capsa_err *e);
     const char *summary;
     const char *usage;   /* full help text of the verb */
+    bool takes_id;       /* first positional argument is a container id */
 } cmd_def;
 
 extern const cmd_def cmd_table[];

@@ -11,9 +11,9 @@ const cmd_def cmd_table[] = {
      "      --pid-file FILE  write the container init's pid to FILE\n"
      "      --no-pivot       use MS_MOVE + chroot instead of pivot_root\n"
      "      --no-new-keyring do not create a new session keyring\n"
-     "      --console-socket PATH  (accepted for compatibility; terminals are not supported yet)\n"},
+     "      --console-socket PATH  (accepted for compatibility; terminals are not supported yet)\n", true},
     {"start", cmd_start, "run the user program of a created container",
-     "Usage: capsa start ID\n"},
+     "Usage: capsa start ID\n", true},
     {"run", cmd_run, "create and start a container",
      "Usage: capsa run [--bundle DIR] [--detach] [--pid-file FILE] [--keep] [--no-pivot]\n"
      "                 [--no-new-keyring] ID\n"
@@ -21,27 +21,27 @@ const cmd_def cmd_table[] = {
      "  -d, --detach         return once the container is running\n"
      "      --pid-file FILE  write the container init's pid to FILE\n"
      "      --keep           keep the stopped container (do not delete it at exit)\n"
-     "In the foreground the exit status is the container's (128+N if killed by signal N).\n"},
+     "In the foreground the exit status is the container's (128+N if killed by signal N).\n", true},
     {"state", cmd_state, "print the state of a container as JSON",
-     "Usage: capsa state ID\n"},
+     "Usage: capsa state ID\n", true},
     {"kill", cmd_kill, "send a signal to the container's init (or all its processes)",
      "Usage: capsa kill [--all] ID [SIGNAL]\n"
      "  SIGNAL   name (TERM, SIGTERM) or number; default SIGTERM\n"
-     "  -a, --all  signal every process of the container\n"},
+     "  -a, --all  signal every process of the container\n", true},
     {"delete", cmd_delete, "delete a container and everything it holds",
      "Usage: capsa delete [--force] ID\n"
-     "  -f, --force  kill a running container first\n"},
+     "  -f, --force  kill a running container first\n", true},
     {"list", cmd_list, "list containers",
      "Usage: capsa list [--format table|json] [--quiet]\n"
      "  -f, --format table|json  output format (default table)\n"
-     "  -q, --quiet              print only the ids\n"},
+     "  -q, --quiet              print only the ids\n", false},
     {"spec", cmd_spec, "write a default config.json",
      "Usage: capsa spec [--bundle DIR] [--rootless]\n"
      "  -b, --bundle DIR  where to write config.json (default: .)\n"
-     "      --rootless    a spec for an unprivileged user (user namespace, no network ns)\n"},
+     "      --rootless    a spec for an unprivileged user (user namespace, no network ns)\n", false},
     {"features", cmd_features, "print the features this runtime supports (runtime-spec features.md)",
-     "Usage: capsa features\n"},
-    {NULL, NULL, NULL, NULL},
+     "Usage: capsa features\n", false},
+    {NULL, NULL, NULL, NULL, false},
 };
 
 const cmd_def *cmd_find(const char *name)

@@ -1,6 +1,7 @@
 #include "linux/resolve.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -40,81 +41,125 @@ const char *fd_path(int fd, char buf[static 32])
     return buf;
 }
 
+/* A dangling symlink at `name` in dir `parentfd`: the path to create instead,
+ * still inside the root (absolute targets are taken from the root). */
+static int follow_dangling(int parentfd, const char *dir, const char *name, const char *rest,
+                           char *out, size_t cap)
+{
+    char target[4096];
+    ssize_t n = readlinkat(parentfd, name, target, sizeof target - 1);
+    if (n < 0)
+        return -errno;
+    target[n] = 0;
+    int k = target[0] == '/' ? snprintf(out, cap, "%s%s%s", target, *rest ? "/" : "", rest)
+                             : snprintf(out, cap, "%s/%s%s%s", dir, target, *rest ? "/" : "", rest);
+    return (k < 0 || (size_t)k >= cap) ? -ENAMETOOLONG : 0;
+}
+
 /* Walk the path component by component, creating missing directories. Each
- * prefix is resolved from the root again so ".." and symlinks stay inside. */
+ * prefix is resolved from the root again so ".." and symlinks stay inside; a
+ * dangling symlink is followed (inside the root) to where it points. */
 int root_mkdir_p(int rootfd, const char *path, mode_t mode, capsa_err *e)
 {
-    char buf[4096];
+    char buf[4096], next[4096];
     if (strlen(path) >= sizeof buf)
         return cerr_set(e, ENAMETOOLONG, "path too long: %s", path);
     strcpy(buf, path);
-    char *p = buf;
-    while (*p == '/')
-        p++;
-    int parent = openat2_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
-    if (parent < 0)
-        return cerr_sys(e, errno, "open container root");
-    while (*p) {
-        char *slash = strchr(p, '/');
-        if (slash)
-            *slash = 0;
-        if (*p && strcmp(p, ".")) {
-            int fd = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-            if (fd < 0 && errno == ENOENT) {
-                if (mkdirat(parent, p, mode) < 0 && errno != EEXIST) {
-                    int err = errno;
-                    close(parent);
-                    return cerr_sys(e, err, "mkdir %s in the container root", buf);
-                }
-                fd = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-            }
-            if (fd < 0) {
-                int err = errno;
-                close(parent);
-                return cerr_sys(e, err, "open %s in the container root", buf);
-            }
-            close(parent);
-            parent = fd;
-        }
-        if (!slash)
-            break;
-        *slash = '/';
-        p = slash + 1;
+    for (int depth = 0; depth < 40; depth++) {
+        bool restart = false;
+        char *p = buf;
         while (*p == '/')
             p++;
+        int parent = openat2_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+        if (parent < 0)
+            return cerr_sys(e, errno, "open container root");
+        while (*p) {
+            char *slash = strchr(p, '/');
+            if (slash)
+                *slash = 0;
+            if (*p && strcmp(p, ".")) {
+                int fd = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+                if (fd < 0 && errno == ENOENT) {
+                    if (mkdirat(parent, p, mode) < 0 && errno != EEXIST) {
+                        int err = errno;
+                        close(parent);
+                        return cerr_sys(e, err, "mkdir %s in the container root", buf);
+                    }
+                    fd = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+                    if (fd < 0 && errno == ENOENT) {
+                        /* mkdir said EEXIST but it does not resolve: a dangling link */
+                        char dir[4096];
+                        snprintf(dir, sizeof dir, "%.*s", (int)(p - buf), buf);
+                        int r = follow_dangling(parent, dir, p, slash ? slash + 1 : "", next,
+                                                sizeof next);
+                        if (r == 0) {
+                            close(parent);
+                            strcpy(buf, next);
+                            restart = true;
+                            break;
+                        }
+                        errno = ENOENT;
+                    }
+                }
+                if (fd < 0) {
+                    int err = errno;
+                    close(parent);
+                    return cerr_sys(e, err, "open %s in the container root", buf);
+                }
+                close(parent);
+                parent = fd;
+            }
+            if (!slash)
+                break;
+            *slash = '/';
+            p = slash + 1;
+            while (*p == '/')
+                p++;
+        }
+        if (!restart)
+            return parent;
     }
-    return parent;
+    return cerr_set(e, ELOOP, "too many symlinks in %s", path);
 }
 
 int root_mkfile(int rootfd, const char *path, capsa_err *e)
 {
-    int fd = openat2_in_root(rootfd, path, O_PATH);
-    if (fd >= 0)
-        return fd;
-    if (errno != ENOENT)
-        return cerr_sys(e, errno, "open %s in the container root", path);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    const char *name = path;
-    if (slash) {
-        *slash = 0;
-        name = path + (slash - dir) + 1;
-    } else {
-        strcpy(dir, "/");
+    char cur[4096], next[4096];
+    snprintf(cur, sizeof cur, "%s", path);
+    for (int depth = 0; depth < 40; depth++) {
+        int fd = openat2_in_root(rootfd, cur, O_PATH);
+        if (fd >= 0)
+            return fd;
+        if (errno != ENOENT)
+            return cerr_sys(e, errno, "open %s in the container root", cur);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", cur);
+        char *slash = strrchr(dir, '/');
+        const char *name = cur;
+        if (slash) {
+            *slash = 0;
+            name = cur + (slash - dir) + 1;
+        }
+        autoclose int dfd = root_mkdir_p(rootfd, *dir ? dir : "/", 0755, e);
+        if (dfd < 0)
+            return dfd;
+        /* O_PATH dirfds cannot create files; reopen the directory for real. */
+        char p[32];
+        autoclose int real = open(fd_path(dfd, p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (real < 0)
+            return cerr_sys(e, errno, "open %s in the container root", dir);
+        int f = openat(real, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (f >= 0) {
+            close(f);
+            return root_open(rootfd, cur, O_PATH, e);
+        }
+        if (errno == ELOOP && follow_dangling(real, dir, name, "", next, sizeof next) == 0) {
+            strcpy(cur, next);
+            continue;
+        }
+        if (errno != EEXIST)
+            return cerr_sys(e, errno, "create %s in the container root", cur);
+        return root_open(rootfd, cur, O_PATH, e);
     }
-    autoclose int dfd = root_mkdir_p(rootfd, dir, 0755, e);
-    if (dfd < 0)
-        return dfd;
-    /* O_PATH dirfds cannot create files; reopen the directory for real. */
-    char p[32];
-    autoclose int real = open(fd_path(dfd, p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (real < 0)
-        return cerr_sys(e, errno, "open %s in the container root", dir);
-    int f = openat(real, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (f < 0 && errno != EEXIST)
-        return cerr_sys(e, errno, "create %s in the container root", path);
-    if (f >= 0)
-        close(f);
-    return root_open(rootfd, path, O_PATH, e);
+    return cerr_set(e, ELOOP, "too many symlinks in %s", path);
 }

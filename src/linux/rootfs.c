@@ -129,9 +129,15 @@ static int do_pivot(const char *rootfs, bool no_pivot, capsa_err *e)
         return chdir("/") < 0 ? cerr_sys(e, errno, "chdir /") : 0;
     }
     /* pivot_root(".", ".") stacks the old root on top of the new one; detach it
-     * after making it a slave so the unmount cannot propagate to the host. */
+     * after making it a slave so the unmount cannot propagate to the host.
+     * fchdir to the old root so "." names it, not the new root under it. */
+    autoclose int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (oldroot < 0)
+        return cerr_sys(e, errno, "open old root");
     if (syscall(SYS_pivot_root, ".", ".") < 0)
         return cerr_sys(e, errno, "pivot_root %s", rootfs);
+    if (fchdir(oldroot) < 0)
+        return cerr_sys(e, errno, "chdir to old root");
     if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
         return cerr_sys(e, errno, "make old root a slave");
     if (umount2(".", MNT_DETACH) < 0)
@@ -177,6 +183,13 @@ int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
         char p[32];
         if (mount(NULL, fd_path(rootfd, p), NULL, prop, NULL) < 0)
             return cerr_sys(e, errno, "set rootfs propagation %s", s->linux.rootfs_propagation);
+    }
+    /* runc creates a missing cwd; do it while the root may still be written. */
+    if (s->process.cwd) {
+        capsa_err ignore;
+        int fd = root_mkdir_p(rootfd, s->process.cwd, 0755, &ignore);
+        if (fd >= 0)
+            close(fd);
     }
     if ((r = do_pivot(c->rootfs, c->no_pivot, e)) < 0)
         return r;

@@ -13,7 +13,7 @@ int id_validate(const char *id, capsa_err *e)
         return cerr_set(e, EINVAL, "invalid container id \"\": must not be empty");
     size_t n = strlen(id);
     if (n > 1024)
-        return cerr_set(e, EINVAL, "invalid container id \"%.32s...\": longer than 1024 characters", id);
+        return cerr_set(e, EINVAL, "invalid container id: longer than 1024 characters");
     if (!isalnum((unsigned char)id[0]))
         return cerr_set(e, EINVAL, "invalid container id \"%s\": must start with a letter or digit", id);
     for (size_t i = 1; i < n; i++) {

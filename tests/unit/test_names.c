@@ -44,7 +44,7 @@ static void test_ids_invalid(void **state)
     memset(big, 'a', sizeof big - 1);
     big[1025] = 0;
     assert_int_equal(id_validate(big, &e), -22);
-    assert_non_null(strstr(e.msg, "longer than 1024"));
+    assert_string_equal(e.msg, "invalid container id: longer than 1024 characters");
 }
 
 static void test_signals(void **state)
