@@ -4,6 +4,8 @@ set -eu
 capsa=$(readlink -f "${1:-build/capsa}")
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d /tmp/capsa-demo.XXXXXX)
+# container root is an unprivileged host uid: it must be able to reach the rootfs
+chmod 755 "$tmp"
 root="$tmp/state"
 id="demo-$$"
 cleanup() {

@@ -169,8 +169,6 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
         return r;
     if (!l->ns[NS_MNT].present)
         return cerr_set(e, EINVAL, "a mount namespace is required (linux.namespaces)");
-    if (chdir(c->bundle) < 0)
-        return cerr_sys(e, errno, "chdir to bundle %s", c->bundle);
     rootfs_cfg rc = {.s = s, .rootfs = c->rootfs, .no_pivot = c->no_pivot,
                      .in_userns = in_userns, .new_cgroupns = want_new(l, NS_CGROUP),
                      .new_netns = want_new(l, NS_NET)};
@@ -235,6 +233,12 @@ static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (expect(sock, MSG_GO, &e) < 0)
         die_with(sock, &e, "stage1");
+    /* Relative mount sources are under the bundle. chdir while still host root:
+     * a user-namespaced init may lack search permission on the bundle's parents. */
+    if (chdir(c->bundle) < 0) {
+        cerr_sys(&e, errno, "chdir to bundle %s", c->bundle);
+        die_with(sock, &e, "stage1");
+    }
     if (ns_join_paths(l, true, &e) < 0)
         die_with(sock, &e, "stage1");
     if (want_new(l, NS_USER)) {
