@@ -16,14 +16,39 @@ typedef struct {
     const char *bundle;          /* absolute; relative mount sources are under it */
     int state_dirfd;             /* directory holding exec.fifo */
     bool no_pivot, no_new_keyring;
+    int preserve_fds;            /* fds 3..3+N-1 go to the process */
     /* Called in the parent once the first child exists and before it enters any
      * namespace: the runtime puts it in its cgroup here. */
     int (*on_child)(pid_t pid, void *arg, capsa_err *e);
     /* Called with the seccomp notify fd (SCMP_ACT_NOTIFY) and init's host pid:
      * the runtime hands it to linux.seccomp.listenerPath. The fd is closed after. */
     int (*on_seccomp_fd)(pid_t init, int fd, void *arg, capsa_err *e);
+    /* Called with the pty master when process.terminal is set. */
+    int (*on_console_fd)(int fd, void *arg, capsa_err *e);
     void *arg;
 } spawn_cfg;
+
+/* Joining a running container (capsa exec). */
+typedef struct {
+    const spec_process *p;
+    const spec_linux *l;         /* seccomp, personality of the container */
+    pid_t init_pid;
+    int preserve_fds;
+    int (*on_child)(pid_t pid, void *arg, capsa_err *e);   /* cgroup enter */
+    int (*on_seccomp_fd)(pid_t pid, int fd, void *arg, capsa_err *e);
+    int (*on_console_fd)(int fd, void *arg, capsa_err *e);
+    void *arg;
+} exec_cfg;
+
+/* Returns once the process has exec'd (or failed, with the step in the error). */
+int linux_exec(const exec_cfg *c, pid_t *pid, capsa_err *e);
+
+/* Shared last steps: terminal, cwd, seccomp, identity, no_new_privs; *exe is
+ * the program to execve. */
+int process_finish(const spec_process *p, const spec_linux *l, int sock, char **exe,
+                   capsa_err *e);
+/* fds 3..3+N-1 survive execve, every other fd is close-on-exec. */
+int process_keep_fds(int preserve_fds, capsa_err *e);
 
 /* Returns once the container's init is blocked on the exec fifo (or failed; then
  * the error names the setup step that failed inside the container). */

@@ -1,17 +1,19 @@
-/* Process creation in named stages, with a typed sync protocol over a socketpair
+/* Process creation in named stages, with the typed sync protocol of sync.h
  * (the ordering runc's nsexec documents):
  *
  *   parent    forks stage1; puts it in its cgroup (on_child); says GO;
- *             writes uid/gid maps when stage1 asks; reads the init pid, then
- *             waits for READY or an ERROR message.
- *   stage1    joins namespace paths (user first), unshares a new user namespace
- *             and waits for its maps, unshares the other namespaces, sets time
- *             offsets, forks init (pid 1 of a new pid namespace) and exits.
+ *             writes uid/gid maps when stage1 asks; reads the final pid, hands
+ *             on a pty master or seccomp listener, then waits for READY (create)
+ *             or EOF (exec: the socket is close-on-exec) or an ERROR message.
+ *   stage1    create: joins namespace paths (user first), unshares a new user
+ *             namespace and waits for its maps, unshares the other namespaces,
+ *             sets time offsets. exec: joins every namespace of the container's
+ *             init in one setns(pidfd). Then forks the final process and exits.
  *   init      sets up the root filesystem and the process, says READY, blocks
  *             on the exec fifo until `start`, then execs the user program.
  *
- * Every failure in stage1 or init is sent to the parent as text naming the
- * step, so the user sees one readable line and never a bare EOF. */
+ * Every failure in stage1 or the final process is sent to the parent as text
+ * naming the step, so the user sees one readable line and never a bare EOF. */
 #include "linux/linux.h"
 
 #include <errno.h>
@@ -29,123 +31,38 @@
 
 #include "linux/process.h"
 #include "linux/rootfs.h"
-#include "linux/seccomp_filter.h"
-
-enum msg_type { MSG_GO = 1, MSG_USERNS, MSG_USERNS_DONE, MSG_PID, MSG_READY, MSG_ERROR,
-                MSG_SECCOMP_FD, MSG_SECCOMP_DONE };
-
-struct msg {
-    int type;
-    int val;
-    char text[CERR_MSG_MAX];
-};
-
-static int send_msg(int fd, int type, int val, const char *text)
-{
-    struct msg m = {.type = type, .val = val};
-    if (text)
-        snprintf(m.text, sizeof m.text, "%s", text);
-    size_t len = offsetof(struct msg, text) + (text ? strlen(m.text) + 1 : 0);
-    ssize_t w;
-    do
-        w = send(fd, &m, len, MSG_NOSIGNAL);
-    while (w < 0 && errno == EINTR);
-    return w < 0 ? -errno : 0;
-}
-
-static int expect(int fd, int type, capsa_err *e);
-
-static int send_fd(int sock, int type, int fd)
-{
-    struct msg m = {.type = type};
-    struct iovec iov = {.iov_base = &m, .iov_len = offsetof(struct msg, text)};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof u.buf};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-/* Returns 1 with a message (and *fd if one came along), 0 on EOF. */
-static int recv_msg_fd(int sock, struct msg *m, int *fd)
-{
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof u.buf};
-    ssize_t r;
-    memset(m, 0, sizeof *m);
-    do
-        r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return -errno;
-    if (r == 0)
-        return 0;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    if (fd && c && c->cmsg_type == SCM_RIGHTS)
-        memcpy(fd, CMSG_DATA(c), sizeof *fd);
-    m->text[sizeof m->text - 1] = 0;
-    return 1;
-}
-
-static int recv_msg(int sock, struct msg *m)
-{
-    return recv_msg_fd(sock, m, NULL);
-}
-
-/* seccomp as late as possible, so the runtime's own setup is not filtered. With
- * SCMP_ACT_NOTIFY the listener fd goes to the parent, which hands it on. */
-static int install_seccomp(const spec_seccomp *sc, int sock, capsa_err *e)
-{
-    if (!sc->present)
-        return 0;
-    if (!seccomp_uses_notify(sc))
-        return seccomp_install(sc, e);
-    int fd = -1;
-    int r = seccomp_install_notify(sc, &fd, e);
-    if (r < 0)
-        return r;
-    r = send_fd(sock, MSG_SECCOMP_FD, fd);
-    close(fd);
-    if (r < 0)
-        return cerr_sys(e, -r, "send seccomp notify fd");
-    return expect(sock, MSG_SECCOMP_DONE, e);
-}
-
-static int expect(int fd, int type, capsa_err *e)
-{
-    struct msg m;
-    int r = recv_msg(fd, &m);
-    if (r <= 0)
-        return cerr_set(e, EPIPE, "runtime parent went away");
-    if (m.type != type)
-        return cerr_set(e, EPROTO, "sync: expected message %d, got %d", type, m.type);
-    return 0;
-}
-
-static __attribute__((noreturn)) void die_with(int sock, capsa_err *e, const char *stage)
-{
-    char text[CERR_MSG_MAX];
-    snprintf(text, sizeof text, "%s", e->msg);
-    (void)stage;
-    send_msg(sock, MSG_ERROR, e->code, text);
-    _exit(1);
-}
+#include "linux/sync.h"
 
 static bool want_new(const spec_linux *l, enum spec_ns_type t)
 {
     return l->ns[t].present && !l->ns[t].path;
+}
+
+/* Only stdio, the preserved fds, the sync socket and the state directory go
+ * into the container; in particular not the caller's flock'd state fd, or the
+ * lock would live as long as the container's init. */
+static void close_fds_except(int preserve, int a, int b)
+{
+    int keep[2] = {a < b ? a : b, a < b ? b : a};
+    unsigned lo = 3 + (unsigned)preserve;
+    for (int i = 0; i < 2; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < lo)
+            continue;
+        if ((unsigned)keep[i] > lo)
+            syscall(SYS_close_range, lo, keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+/* Move a descriptor above the preserved range so execve keeps 3..3+N-1 intact. */
+static int lift_fd(int fd, int preserve)
+{
+    if (fd >= 3 + preserve)
+        return fd;
+    int n = fcntl(fd, F_DUPFD_CLOEXEC, 3 + preserve);
+    close(fd);
+    return n;
 }
 
 static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
@@ -174,23 +91,13 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
                      .new_netns = want_new(l, NS_NET)};
     if ((r = rootfs_setup(&rc, e)) < 0)
         return r;
-    if ((r = process_chdir(p, e)) < 0)
-        return r;
-    /* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter:
-     * load it before the capabilities are dropped (as runc does). */
-    if (!p->no_new_privileges && (r = install_seccomp(&l->seccomp, sock, e)) < 0)
-        return r;
-    if ((r = process_identity(p, e)) < 0)
-        return r;
-    if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return cerr_sys(e, errno, "set no_new_privs");
     autofree char *exe = NULL;
-    if ((r = process_find_exec(p, &exe, e)) < 0)
+    if ((r = process_finish(p, l, sock, &exe, e)) < 0)
         return r;
-    if (p->no_new_privileges && (r = install_seccomp(&l->seccomp, sock, e)) < 0)
+    if ((r = process_keep_fds(c->preserve_fds, e)) < 0)
         return r;
 
-    send_msg(sock, MSG_READY, 0, NULL);
+    sync_send(sock, MSG_READY, 0, NULL);
     close(sock);
     /* Blocks until `capsa start` opens the fifo for reading. */
     int fifo = openat(c->state_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
@@ -209,78 +116,143 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     _exit(127);
 }
 
-/* Only stdio, the sync socket and the state directory go into the container;
- * in particular not the caller's flock'd state fd, or the lock would live as
- * long as the container's init. */
-static void close_fds_except(int a, int b)
+static int stage1_namespaces(const spawn_cfg *c, int sock, capsa_err *e)
 {
-    int lo = a < b ? a : b, hi = a < b ? b : a;
-    syscall(SYS_close_range, 3, lo - 1, 0);
-    if (hi > lo + 1)
-        syscall(SYS_close_range, lo + 1, hi - 1, 0);
-    syscall(SYS_close_range, hi + 1, ~0U, 0);
+    const spec_linux *l = &c->s->linux;
+    int flags = 0, r;
+    if ((r = ns_join_paths(l, true, e)) < 0)
+        return r;
+    if (want_new(l, NS_USER)) {
+        if (unshare(CLONE_NEWUSER) < 0)
+            return cerr_sys(e, errno, "create user namespace");
+        sync_send(sock, MSG_USERNS, 0, NULL);
+        if ((r = sync_expect(sock, MSG_USERNS_DONE, e)) < 0)
+            return r;
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+            return cerr_sys(e, errno, "become root in the user namespace");
+    }
+    if ((r = ns_join_paths(l, false, e)) < 0)
+        return r;
+    for (int t = 0; t < NS__COUNT; t++)
+        if (t != NS_USER && want_new(l, (enum spec_ns_type)t))
+            flags |= spec_ns_clone_flag((enum spec_ns_type)t);
+    if (flags && unshare(flags) < 0)
+        return cerr_sys(e, errno, "create namespaces");
+    if (want_new(l, NS_TIME) && (r = ns_write_time_offsets(l, e)) < 0)
+        return r;
+    return 0;
+}
+
+/* Fork the final process (needed to enter a pid or time namespace), report its
+ * pid and leave. */
+static __attribute__((noreturn)) void fork_final(int sock, int (*fn)(const void *, int, capsa_err *),
+                                                 const void *arg)
+{
+    capsa_err e = {0};
+    pid_t pid = fork();
+    if (pid < 0) {
+        cerr_sys(&e, errno, "fork");
+        sync_die(sock, &e);
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        if (fn(arg, sock, &e) < 0)
+            sync_die(sock, &e);
+        _exit(1);
+    }
+    sync_send(sock, MSG_PID, pid, NULL);
+    _exit(0);
+}
+
+static int init_entry(const void *arg, int sock, capsa_err *e)
+{
+    return init_main(arg, sock, e);
 }
 
 static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
 {
     capsa_err e = {0};
-    const spec_linux *l = &c->s->linux;
-    int flags = 0;
-
-    close_fds_except(sock, c->state_dirfd);
-
+    sock = lift_fd(sock, c->preserve_fds);
+    close_fds_except(c->preserve_fds, sock, c->state_dirfd);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (expect(sock, MSG_GO, &e) < 0)
-        die_with(sock, &e, "stage1");
+    if (sync_expect(sock, MSG_GO, &e) < 0)
+        sync_die(sock, &e);
     /* Relative mount sources are under the bundle. chdir while still host root:
      * a user-namespaced init may lack search permission on the bundle's parents. */
     if (chdir(c->bundle) < 0) {
         cerr_sys(&e, errno, "chdir to bundle %s", c->bundle);
-        die_with(sock, &e, "stage1");
+        sync_die(sock, &e);
     }
-    if (ns_join_paths(l, true, &e) < 0)
-        die_with(sock, &e, "stage1");
-    if (want_new(l, NS_USER)) {
-        if (unshare(CLONE_NEWUSER) < 0) {
-            cerr_sys(&e, errno, "create user namespace");
-            die_with(sock, &e, "stage1");
-        }
-        send_msg(sock, MSG_USERNS, 0, NULL);
-        if (expect(sock, MSG_USERNS_DONE, &e) < 0)
-            die_with(sock, &e, "stage1");
-        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-            cerr_sys(&e, errno, "become root in the user namespace");
-            die_with(sock, &e, "stage1");
-        }
-    }
-    if (ns_join_paths(l, false, &e) < 0)
-        die_with(sock, &e, "stage1");
-    for (int t = 0; t < NS__COUNT; t++)
-        if (t != NS_USER && want_new(l, (enum spec_ns_type)t))
-            flags |= spec_ns_clone_flag((enum spec_ns_type)t);
-    if (flags && unshare(flags) < 0) {
-        cerr_sys(&e, errno, "create namespaces");
-        die_with(sock, &e, "stage1");
-    }
-    if (want_new(l, NS_TIME) && ns_write_time_offsets(l, &e) < 0)
-        die_with(sock, &e, "stage1");
-    pid_t pid = fork();
-    if (pid < 0) {
-        cerr_sys(&e, errno, "fork container init");
-        die_with(sock, &e, "stage1");
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-        if (init_main(c, sock, &e) < 0)
-            die_with(sock, &e, "init");
-        _exit(1);
-    }
-    send_msg(sock, MSG_PID, pid, NULL);
-    _exit(0);
+    if (stage1_namespaces(c, sock, &e) < 0)
+        sync_die(sock, &e);
+    fork_final(sock, init_entry, c);
 }
 
-int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
+typedef struct {
+    const spec_linux *l;   /* for the user namespace maps (create only) */
+    int (*on_seccomp_fd)(pid_t pid, int fd, void *arg, capsa_err *e);
+    int (*on_console_fd)(int fd, void *arg, capsa_err *e);
+    void *arg;
+    bool until_ready;      /* create: stop at READY; exec: stop at EOF */
+} parent_cfg;
+
+static int parent_loop(int sock, pid_t child, const parent_cfg *pc, pid_t *final, capsa_err *e)
+{
+    int r = 0;
+    for (;;) {
+        struct msg m;
+        int fd = -1;
+        int k = sync_recv(sock, &m, &fd);
+        if (k < 0)
+            return cerr_sys(e, -k, "read from container setup");
+        if (k == 0) {
+            if (pc->until_ready || *final <= 0)
+                return cerr_set(e, EPIPE, "container setup exited before it was ready");
+            return 0;
+        }
+        switch (m.type) {
+        case MSG_USERNS:
+            if ((r = ns_write_id_maps(child, pc->l, e)) < 0)
+                return r;
+            sync_send(sock, MSG_USERNS_DONE, 0, NULL);
+            break;
+        case MSG_PID:
+            *final = m.val;
+            break;
+        case MSG_SECCOMP_FD:
+        case MSG_CONSOLE_FD:
+            /* stage1 reports the pid right after its fork, long before the
+             * final process gets this far. */
+            if (fd < 0 || *final <= 0)
+                r = cerr_set(e, EPROTO, "descriptor message without fd or pid");
+            else if (m.type == MSG_SECCOMP_FD)
+                r = pc->on_seccomp_fd ? pc->on_seccomp_fd(*final, fd, pc->arg, e) : 0;
+            else
+                r = pc->on_console_fd ? pc->on_console_fd(fd, pc->arg, e) : 0;
+            if (fd >= 0)
+                close(fd);
+            if (r < 0)
+                return r;
+            sync_send(sock, m.type == MSG_SECCOMP_FD ? MSG_SECCOMP_DONE : MSG_CONSOLE_DONE, 0,
+                      NULL);
+            break;
+        case MSG_READY:
+            if (pc->until_ready)
+                return 0;
+            break;
+        case MSG_ERROR:
+            return cerr_set(e, m.val ? m.val : EIO, "%s", m.text);
+        default:
+            return cerr_set(e, EPROTO, "unexpected message %d from container setup", m.type);
+        }
+    }
+}
+
+/* Fork stage1 running fn(arg, sock); the parent drives the protocol. */
+static int run_stages(void (*stage1)(const void *, int), const void *arg,
+                      int (*on_child)(pid_t, void *, capsa_err *), const parent_cfg *pc,
+                      pid_t *final, capsa_err *e)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -293,57 +265,94 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
     }
     if (child == 0) {
         close(sv[0]);
-        stage1_main(c, sv[1]);
+        stage1(arg, sv[1]);
+        _exit(1);
     }
     close(sv[1]);
     autoclose int sock = sv[0];
-    pid_t init = 0;
-    int r = c->on_child ? c->on_child(child, c->arg, e) : 0;
-    if (r == 0 && send_msg(sock, MSG_GO, 0, NULL) < 0)
+    *final = 0;
+    int r = on_child ? on_child(child, pc->arg, e) : 0;
+    if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
         r = cerr_sys(e, EPIPE, "start container setup");
-    bool ready = false;
-    while (r == 0 && !ready) {
-        struct msg m;
-        int mfd = -1;
-        int k = recv_msg_fd(sock, &m, &mfd);
-        if (k < 0) {
-            r = cerr_sys(e, -k, "read from container setup");
-        } else if (k == 0) {
-            r = cerr_set(e, EPIPE, "container setup exited before it was ready");
-        } else if (m.type == MSG_USERNS) {
-            r = ns_write_id_maps(child, &c->s->linux, e);
-            if (r == 0)
-                send_msg(sock, MSG_USERNS_DONE, 0, NULL);
-        } else if (m.type == MSG_PID) {
-            init = m.val;
-        } else if (m.type == MSG_SECCOMP_FD) {
-            /* stage1 sends init's pid right after the fork, long before init
-             * gets this far; the check keeps the protocol honest. */
-            if (mfd < 0 || init <= 0)
-                r = cerr_set(e, EPROTO, "seccomp notify fd arrived without fd or pid");
-            else if (c->on_seccomp_fd)
-                r = c->on_seccomp_fd(init, mfd, c->arg, e);
-            if (mfd >= 0)
-                close(mfd);
-            if (r == 0)
-                send_msg(sock, MSG_SECCOMP_DONE, 0, NULL);
-        } else if (m.type == MSG_READY) {
-            ready = true;
-        } else if (m.type == MSG_ERROR) {
-            r = cerr_set(e, m.val ? m.val : EIO, "%s", m.text);
-        }
-    }
+    if (r == 0)
+        r = parent_loop(sock, child, pc, final, e);
     if (r < 0) {
         kill(child, SIGKILL);
-        if (init > 0)
-            kill(init, SIGKILL);
+        if (*final > 0)
+            kill(*final, SIGKILL);
     }
     int st;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR)
         ;
-    if (r < 0 && init > 0)
-        waitpid(init, &st, __WALL | WNOHANG);
-    if (r == 0)
-        *init_pid = init;
     return r;
+}
+
+static void spawn_stage1(const void *arg, int sock)
+{
+    stage1_main(arg, sock);
+}
+
+int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
+{
+    parent_cfg pc = {.l = &c->s->linux, .on_seccomp_fd = c->on_seccomp_fd,
+                     .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
+    return run_stages(spawn_stage1, c, c->on_child, &pc, init_pid, e);
+}
+
+/* ---- exec: join a running container ---- */
+
+static int exec_final(const void *arg, int sock, capsa_err *e)
+{
+    const exec_cfg *c = arg;
+    int r;
+    if ((r = process_limits(c->p, c->l, e)) < 0)
+        return r;
+    autofree char *exe = NULL;
+    if ((r = process_finish(c->p, c->l, sock, &exe, e)) < 0)
+        return r;
+    if ((r = process_keep_fds(c->preserve_fds, e)) < 0)
+        return r;
+    execve(exe, c->p->args.v, c->p->env.v);
+    return cerr_sys(e, errno, "exec %s", exe);
+}
+
+/* Every namespace of init that differs from ours, joined at once through its
+ * pidfd (the kernel then applies them in the right order). */
+static int exec_join(const exec_cfg *c, capsa_err *e)
+{
+    int flags = 0;
+    for (int t = 0; t < NS__COUNT; t++) {
+        char a[64], b[64], la[64] = "", lb[64] = "";
+        snprintf(a, sizeof a, "/proc/%d/ns/%s", (int)c->init_pid, spec_ns_proc_name(t));
+        snprintf(b, sizeof b, "/proc/self/ns/%s", spec_ns_proc_name(t));
+        ssize_t na = readlink(a, la, sizeof la - 1), nb = readlink(b, lb, sizeof lb - 1);
+        if (na > 0 && nb > 0 && strcmp(la, lb))
+            flags |= spec_ns_clone_flag((enum spec_ns_type)t);
+    }
+    autoclose int pidfd = (int)syscall(SYS_pidfd_open, c->init_pid, 0);
+    if (pidfd < 0)
+        return cerr_sys(e, errno, "open container init %d", (int)c->init_pid);
+    if (flags && setns(pidfd, flags) < 0)
+        return cerr_sys(e, errno, "join the namespaces of container init %d", (int)c->init_pid);
+    return 0;
+}
+
+static void exec_stage1(const void *arg, int sock)
+{
+    const exec_cfg *c = arg;
+    capsa_err e = {0};
+    sock = lift_fd(sock, c->preserve_fds);
+    close_fds_except(c->preserve_fds, sock, -1);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (sync_expect(sock, MSG_GO, &e) < 0 || exec_join(c, &e) < 0)
+        sync_die(sock, &e);
+    fork_final(sock, exec_final, c);
+}
+
+int linux_exec(const exec_cfg *c, pid_t *pid, capsa_err *e)
+{
+    parent_cfg pc = {.l = c->l, .on_seccomp_fd = c->on_seccomp_fd,
+                     .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = false};
+    return run_stages(exec_stage1, c, c->on_child, &pc, pid, e);
 }

@@ -354,7 +354,28 @@ static void fill_lists(spec *s)
     fill(&l->personality_flags);
 }
 
+/* `capsa exec --process FILE`: a file holding only a process object. */
+static int parse_top_process(pctx *c, json_t *o)
+{
+    c->s->has_process = true;
+    return parse_process(c, o, &c->s->process);
+}
+
+static int parse_doc(const char *text, size_t len, const char *fname, spec **out,
+                     int (*top)(pctx *, json_t *), capsa_err *e);
+
 int spec_parse(const char *text, size_t len, const char *fname, spec **out, capsa_err *e)
+{
+    return parse_doc(text, len, fname, out, parse_top, e);
+}
+
+int spec_parse_process(const char *text, size_t len, const char *fname, spec **out, capsa_err *e)
+{
+    return parse_doc(text, len, fname, out, parse_top_process, e);
+}
+
+static int parse_doc(const char *text, size_t len, const char *fname, spec **out,
+                     int (*top)(pctx *, json_t *), capsa_err *e)
 {
     *out = NULL;
     spec *s = xcalloc(1, sizeof *s);
@@ -376,7 +397,7 @@ int spec_parse(const char *text, size_t len, const char *fname, spec **out, caps
     if (!json_is_object(root))
         r = p_type(&c, root, "an object");
     else
-        r = parse_top(&c, root);
+        r = top(&c, root);
     free(c.path);
     json_decref(root);
     if (r < 0) {
@@ -388,7 +409,19 @@ int spec_parse(const char *text, size_t len, const char *fname, spec **out, caps
     return 0;
 }
 
+static int load_doc(const char *path, spec **out, bool process_only, capsa_err *e);
+
 int spec_load(const char *path, spec **out, capsa_err *e)
+{
+    return load_doc(path, out, false, e);
+}
+
+int spec_load_process(const char *path, spec **out, capsa_err *e)
+{
+    return load_doc(path, out, true, e);
+}
+
+static int load_doc(const char *path, spec **out, bool process_only, capsa_err *e)
 {
     *out = NULL;
     autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -414,5 +447,6 @@ int spec_load(const char *path, spec **out, capsa_err *e)
             break;
         len += (size_t)n;
     }
-    return spec_parse(buf, len, path, out, e);
+    return process_only ? spec_parse_process(buf, len, path, out, e)
+                        : spec_parse(buf, len, path, out, e);
 }

@@ -278,6 +278,10 @@ typedef struct spec {
 int spec_parse(const char *text, size_t len, const char *fname, spec **out, capsa_err *e);
 int spec_load(const char *path, spec **out, capsa_err *e);
 void spec_free(spec *s);
+/* A document holding only a process object (`exec --process FILE`): the result
+ * has has_process set and only `process` filled. */
+int spec_parse_process(const char *text, size_t len, const char *fname, spec **out, capsa_err *e);
+int spec_load_process(const char *path, spec **out, capsa_err *e);
 
 /* Semantic checks after parsing (absolute paths, known names, ranges) and
  * "not supported by capsa yet" for fields no code implements. */
