@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup/cgroup.h"
 #include "util/err.h"
 
 #define CG_UNLIMITED UINT64_MAX
@@ -44,7 +45,60 @@ typedef struct {
     bool devices_allow_all;         /* v1 devices.list "a *:* rwm" (v2: no device program) */
 
     cgroup_psi psi_cpu_some, psi_mem_some, psi_mem_full, psi_io_some, psi_io_full;
+
+    /* Added for the observatory (capsa stats/audit/limits). */
+    enum cgroup_mode mode;          /* host mode the numbers were read on */
+    char path[512];                 /* cgroup path (memory/pids/cpu hierarchy), "" unknown */
+    uint64_t mem_cache, mem_rss;    /* page cache vs anonymous memory (v1 total_cache/
+                                     * total_rss, v2 file/anon) */
+    uint64_t pids_max_events;       /* forks refused by pids.max */
+    /* Effective limits: the tightest of the cgroup and every ancestor visible
+     * below the hierarchy's mount (v1 memory: hierarchical_memory_limit). */
+    uint64_t mem_limit_eff, pids_limit_eff;   /* CG_UNLIMITED = none */
+    double cpu_limit_eff;           /* CPUs allowed by cpu quota/period; 0 = no quota */
+    unsigned cpuset_ncpus;          /* CPUs in the effective cpuset; 0 unknown */
+    char io_max[512];               /* io limits, v2 io.max syntax ("8:0 rbps=1048576"), one a
+                                     * line; "" none */
+    int devices_progs;              /* v2: device programs in effect (incl. ancestors'); -1
+                                     * unknown or v1 */
+    char devices_list[2048];        /* v1 devices.list text (truncated), "" on v2 */
+    cgroup_psi psi_cpu_full;
 } cgroup_stats;
+
+/* Where each controller's files are (testable without a host): dir NULL =
+ * controller absent; top = the hierarchy's mount directory, where the walk
+ * for effective limits stops; v2 = the files are cgroup v2's. */
+typedef struct {
+    const char *dir, *top;
+    bool v2;
+} cgroup_stats_dir;
+
+typedef struct {
+    cgroup_stats_dir cpu, cpuacct, cpuset, memory, pids, io, devices;
+    cgroup_stats_dir unified;       /* the cgroup2 dir (PSI; cpu usage when no v1 cpuacct) */
+} cgroup_stats_dirs;
+
+int cgroup_stats_read_dirs(const cgroup_stats_dirs *d, cgroup_stats *out, capsa_err *e);
+
+/* What the host offers, for `capsa check`. */
+typedef struct {
+    enum cgroup_mode mode;
+    char v1[256];            /* v1 controllers mounted under the root, comma list */
+    char v2_mount[256];      /* where cgroup2 is mounted, "" none */
+    char v2[256];            /* controllers of the cgroup2 root (cgroup.controllers) */
+    char v2_own[512];        /* this process's cgroup2 path */
+    char v2_parent_ctrls[256]; /* cgroup.subtree_control where capsa puts relative paths
+                              * (the parent of v2_own): what containers can get */
+    bool v2_parent_writable; /* this user may create cgroups there (delegation) */
+} cgroup_host_info;
+
+int cgroup_host_info_read(cgroup_host_info *out, capsa_err *e);
+
+/* Number of CPUs in a cpuset list such as "0-3,8,10-11"; 0 if malformed. */
+unsigned cgroup_cpulist_count(const char *list);
+/* Parse one PSI line ("some avg10=1.00 avg60=0.50 avg300=0.10 total=1234") or a
+ * whole pressure file (the line starting with `kind`). */
+bool cgroup_psi_parse(const char *text, const char *kind, cgroup_psi *out);
 
 /* Stats of a capsa container cgroup path (as stored in state.json). */
 int cgroup_stats_read(const char *path, cgroup_stats *out, capsa_err *e);

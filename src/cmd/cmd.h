@@ -39,6 +39,16 @@ int cmd_kill(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_delete(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_list(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_spec(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_update(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_pause(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_resume(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_ps(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_events(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_audit(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_stats(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_limits(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_check(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 
 #endif

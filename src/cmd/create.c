@@ -35,12 +35,15 @@ static int parse(const char *verb, int argc, char **argv, rt_create_opts *o, boo
         case OPT_PIDFILE: o->pid_file = optarg; break;
         case OPT_NOPIVOT: o->no_pivot = true; break;
         case OPT_NOKEYRING: o->no_new_keyring = true; break;
-        case OPT_CONSOLE:
-            return cerr_set(e, ENOTSUP, "%s: --console-socket: terminals are not supported by capsa yet", verb);
-        case OPT_PRESERVE:
-            if (atoi(optarg) != 0)
-                return cerr_set(e, ENOTSUP, "%s: --preserve-fds: not supported by capsa yet", verb);
+        case OPT_CONSOLE: o->console_socket = optarg; break;
+        case OPT_PRESERVE: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 0 || n > 1000)
+                return cerr_set(e, EINVAL, "%s: --preserve-fds %s: expected a count", verb, optarg);
+            o->preserve_fds = (int)n;
             break;
+        }
         case 'd':
         case OPT_KEEP:
             if (!detach)

@@ -11,7 +11,8 @@ const cmd_def cmd_table[] = {
      "      --pid-file FILE  write the container init's pid to FILE\n"
      "      --no-pivot       use MS_MOVE + chroot instead of pivot_root\n"
      "      --no-new-keyring do not create a new session keyring\n"
-     "      --console-socket PATH  (accepted for compatibility; terminals are not supported yet)\n", true},
+     "      --console-socket PATH  send the terminal's master fd (process.terminal) to this socket\n"
+     "      --preserve-fds N       pass fds 3..3+N-1 to the container process\n", true},
     {"start", cmd_start, "run the user program of a created container",
      "Usage: capsa start ID\n", true},
     {"run", cmd_run, "create and start a container",
@@ -21,6 +22,9 @@ const cmd_def cmd_table[] = {
      "  -d, --detach         return once the container is running\n"
      "      --pid-file FILE  write the container init's pid to FILE\n"
      "      --keep           keep the stopped container (do not delete it at exit)\n"
+     "      --console-socket PATH  send the terminal's master fd to this socket\n"
+     "      --preserve-fds N       pass fds 3..3+N-1 to the container process\n"
+     "With process.terminal and no --console-socket, capsa proxies the terminal.\n"
      "In the foreground the exit status is the container's (128+N if killed by signal N).\n", true},
     {"state", cmd_state, "print the state of a container as JSON",
      "Usage: capsa state ID\n", true},
@@ -41,6 +45,95 @@ const cmd_def cmd_table[] = {
      "      --rootless    a spec for an unprivileged user (user namespace, no network ns)\n", false},
     {"features", cmd_features, "print the features this runtime supports (runtime-spec features.md)",
      "Usage: capsa features\n", false},
+    {"exec", cmd_exec, "run a new process in a running container",
+     "Usage: capsa exec [FLAGS] ID [--] COMMAND [ARGS...]\n"
+     "       capsa exec [FLAGS] --process process.json ID\n"
+     "  -p, --process FILE       a process.json (runtime-spec process object) to run\n"
+     "  -t, --tty                allocate a pseudo-terminal\n"
+     "      --console-socket S   send the terminal's master fd to the unix socket S\n"
+     "  -d, --detach             return once the process runs\n"
+     "      --pid-file FILE      write the process's pid to FILE\n"
+     "  -e, --env K=V            set an environment variable (repeatable)\n"
+     "      --cwd DIR            working directory inside the container\n"
+     "  -u, --user UID[:GID]     run as this user (numbers)\n"
+     "  -g, --additional-gids G  comma-separated supplementary group ids\n"
+     "  -c, --cap CAP            add a capability (repeatable)\n"
+     "      --no-new-privs       set no_new_privs\n"
+     "      --preserve-fds N     pass fds 3..3+N-1 to the process\n"
+     "      --ignore-paused      allow exec into a paused container\n"
+     "The process joins every namespace and the cgroup of the container, and gets its\n"
+     "capabilities, no_new_privs, rlimits and seccomp filter. In the foreground the exit\n"
+     "status is the process's (128+N if killed by signal N).\n", true},
+    {"update", cmd_update, "change the resource limits of a live container",
+     "Usage: capsa update [FLAGS] ID\n"
+     "  -r, --resources FILE        an OCI linux.resources JSON (\"-\": stdin); flags override it\n"
+     "      --memory SIZE           memory limit (512k, 64m, 1g; -1 unlimited)\n"
+     "      --memory-swap SIZE      memory+swap limit (>= --memory; -1 unlimited)\n"
+     "      --memory-reservation SIZE  soft limit\n"
+     "      --kernel-memory SIZE    kernel memory limit (v1, where the kernel has it)\n"
+     "      --kernel-memory-tcp SIZE  kernel TCP buffer limit (v1)\n"
+     "      --cpu-quota US          CPU time per period in microseconds (-1: no limit)\n"
+     "      --cpu-period US         CFS period in microseconds (1000..1000000)\n"
+     "      --cpu-share N           relative CPU weight (2..262144; v2: converted to cpu.weight)\n"
+     "      --cpu-rt-runtime US     realtime runtime per period\n"
+     "      --cpu-rt-period US      realtime period\n"
+     "      --cpuset-cpus LIST      CPUs allowed (0-3,6)\n"
+     "      --cpuset-mems LIST      memory nodes allowed\n"
+     "      --pids-limit N          maximum number of tasks (-1: no limit)\n"
+     "      --blkio-weight N        block I/O weight (10..1000)\n"
+     "Only what is given changes; device rules are not updated (as in runc).\n", true},
+    {"pause", cmd_pause, "freeze every process of a running container",
+     "Usage: capsa pause ID\n", true},
+    {"resume", cmd_resume, "thaw a paused container",
+     "Usage: capsa resume ID\n", true},
+    {"ps", cmd_ps, "list the processes of a container",
+     "Usage: capsa ps [--format table|json] ID [PS-ARGS...]\n"
+     "  -f, --format table|json  table: the host's `ps PS-ARGS` (default -ef) filtered to the\n"
+     "                           container's processes; json: an array of host pids\n", true},
+    {"events", cmd_events, "print container stats and OOM events as JSON",
+     "Usage: capsa events [--stats] [--interval DURATION] ID\n"
+     "      --stats             print one stats object and exit\n"
+     "      --interval DURATION time between stats objects (default 5s; 500ms, 1m, ...)\n"
+     "Without --stats: a {\"type\":\"stats\"} line now and every interval, and a\n"
+     "{\"type\":\"oom\"} line whenever the kernel OOM-kills in the container, until it stops.\n", true},
+    {"audit", cmd_audit, "report what is not isolated for a container or any process",
+     "Usage: capsa audit [--format table|json] [--strict] [--color WHEN] ID | --pid PID | --all\n"
+     "  -p, --pid PID            audit any process on the host (podman, containerd, bwrap, ...)\n"
+     "  -a, --all                audit every running container under --root\n"
+     "  -f, --format table|json  output format (default table; JSON schema: docs/observe.md)\n"
+     "  -s, --strict             WARN counts as FAIL for the exit code\n"
+     "      --color auto|always|never  colour the results (default auto: on a terminal)\n"
+     "Checks namespaces, capabilities, seccomp, no_new_privs, user mapping, mounts, cgroup\n"
+     "limits, devices and LSM label; each finding is PASS, WARN, FAIL or SKIP (could not\n"
+     "read) with the config.json key that fixes it.\n"
+     "Exit status: 0 all PASS, 1 any WARN or SKIP, 2 any FAIL, 3 nothing could be audited.\n", true},
+    {"stats", cmd_stats, "show live resource use, limits and throttling of containers",
+     "Usage: capsa stats [--format table|json] [--watch SECONDS [--count N]] [--interval SECONDS]\n"
+     "                   ID... | --all\n"
+     "  -a, --all                every running container under --root\n"
+     "  -w, --watch SECONDS      redraw every SECONDS (plain lines when not on a terminal)\n"
+     "  -n, --count N            with --watch: stop after N redraws\n"
+     "  -i, --interval SECONDS   without --watch: time between the two samples that give\n"
+     "                           CPU % and throttling (default 0.5; 0: one sample, no rates)\n"
+     "  -f, --format table|json  output format (JSON: one array per sample, docs/observe.md)\n"
+     "      --color auto|always|never  mark near-limit values in colour\n"
+     "Warnings (!) mark memory or pids at 90% of the limit, throttling and OOM kills in the\n"
+     "last interval, and forks refused by pids.max.\n", true},
+    {"limits", cmd_limits, "show the limits this process lives under (run inside a container)",
+     "Usage: capsa limits [--pid PID] [--format table|json]\n"
+     "  -p, --pid PID            another process instead of this one\n"
+     "  -f, --format table|json  output format (default table)\n"
+     "Effective CPUs (quota, cpuset, affinity), memory, pids and io limits of the cgroup\n"
+     "and its parents, which namespaces are private, and the main rlimits. Needs only\n"
+     "/proc and /sys/fs/cgroup.\n", false},
+    {"check", cmd_check, "check that this host can run (rootless) containers",
+     "Usage: capsa check [--format table|json] [--strict] [--color WHEN]\n"
+     "  -f, --format table|json  output format (default table)\n"
+     "  -s, --strict             WARN counts as FAIL for the exit code\n"
+     "      --color auto|always|never  colour the results\n"
+     "Kernel version and syscalls, namespace types, user-namespace sysctls, cgroup mode and\n"
+     "controllers, delegation, PSI, seccomp, LSMs, overlayfs, newuidmap and subuid ranges.\n"
+     "Exit status: 0 all PASS, 1 any WARN, 2 any FAIL, 3 usage error.\n", false},
     {NULL, NULL, NULL, NULL, false},
 };
 
@@ -63,7 +156,9 @@ int cmd_getopt(const cmd_def *d, int argc, char **argv, const char *shortopts,
     all[n++] = help;
     memset(&all[n], 0, sizeof all[n]);
     char so[64];
-    snprintf(so, sizeof so, ":h%s", shortopts ? shortopts : "");
+    /* A leading '+' (stop at the first non-flag, for exec's command) must come first. */
+    bool stop = shortopts && shortopts[0] == '+';
+    snprintf(so, sizeof so, "%s:h%s", stop ? "+" : "", shortopts ? shortopts + stop : "");
     opterr = 0;
     int c = getopt_long(argc, argv, so, all, NULL);
     *opt = c;

@@ -149,7 +149,11 @@ static __attribute__((noreturn)) void fork_final(int sock, int (*fn)(const void 
                                                  const void *arg)
 {
     capsa_err e = {0};
-    pid_t pid = fork();
+    /* CLONE_PARENT: the final process is the runtime's child, not ours. Once
+     * it lives in the container's pid namespace an orphan would be reparented
+     * to the container's init, never to a subreaper outside, and `capsa exec`
+     * could not wait for it. */
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
     if (pid < 0) {
         cerr_sys(&e, errno, "fork");
         sync_die(sock, &e);

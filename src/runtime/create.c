@@ -29,7 +29,33 @@ struct spawn_arg {
     const spec_resources *res;
     const spec *s;
     cstate *st;
+    const char *console_socket;
+    int master;              /* kept for a foreground run's terminal proxy */
 };
+
+static int take_console(int fd, void *arg, capsa_err *e)
+{
+    struct spawn_arg *a = arg;
+    if (a->console_socket)
+        return rt_send_console(a->console_socket, fd, e);
+    a->master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return a->master < 0 ? cerr_sys(e, errno, "keep terminal") : 0;
+}
+
+/* Socket activation passes through like runc: LISTEN_FDS fds follow stdio and
+ * the process sees itself as LISTEN_PID 1. */
+static int listen_fds(spec_process *p)
+{
+    const char *v = getenv("LISTEN_FDS");
+    int n = v ? atoi(v) : 0;
+    if (n <= 0)
+        return 0;
+    p->env.v = xrealloc(p->env.v, (p->env.n + 3) * sizeof *p->env.v);
+    p->env.v[p->env.n++] = xasprintf("LISTEN_FDS=%d", n);
+    p->env.v[p->env.n++] = xstrdup("LISTEN_PID=1");
+    p->env.v[p->env.n] = NULL;
+    return n;
+}
 
 static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
 {
@@ -146,7 +172,8 @@ static int resolve_bundle(const char *bundle, char **out, capsa_err *e)
     return 0;
 }
 
-int rt_create(const rt_ctx *c, const char *id, const rt_create_opts *o, capsa_err *e)
+static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int *master,
+                  capsa_err *e)
 {
     int r = id_validate(id, e);
     if (r < 0)
@@ -163,6 +190,11 @@ int rt_create(const rt_ctx *c, const char *id, const rt_create_opts *o, capsa_er
                                           (r = cerr_set(e, EINVAL, "config.json: process: missing, nothing to run")) < 0)) {
         spec_free(s);
         return r;
+    }
+    if (s->process.terminal && !o->console_socket && !master) {
+        spec_free(s);
+        return cerr_set(e, EINVAL, "process.terminal needs --console-socket when capsa does not stay "
+                                   "in the foreground");
     }
     char rootfs[PATH_MAX];
     autofree char *rootpath = s->root_path[0] == '/' ? xstrdup(s->root_path)
@@ -188,11 +220,14 @@ int rt_create(const rt_ctx *c, const char *id, const rt_create_opts *o, capsa_er
     spec_resources res = s->linux.resources;
     autofree spec_dev_rule *rules = device_rules(s, &res.n_devices);
     res.devices = rules;
-    struct spawn_arg cga = {.path = st.cgroup_path, .res = &res, .s = s, .st = &st};
+    struct spawn_arg cga = {.path = st.cgroup_path, .res = &res, .s = s, .st = &st,
+                            .console_socket = o->console_socket, .master = -1};
     /* A separate open of the directory: the flock'd fd must not reach init. */
     autoclose int fifo_dirfd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     spawn_cfg sc = {.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = fifo_dirfd,
                     .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
+                    .preserve_fds = o->preserve_fds + listen_fds(&s->process),
+                    .on_console_fd = take_console,
                     .on_child = place_in_cgroup, .on_seccomp_fd = pass_seccomp_fd,
                     .arg = &cga};
     pid_t pid = 0;
@@ -216,11 +251,20 @@ int rt_create(const rt_ctx *c, const char *id, const rt_create_opts *o, capsa_er
         capsa_err ignore;
         ct_destroy(c, dirfd, id, &st, &ignore);
     }
+    if (r == 0 && master)
+        *master = cga.master;
+    else if (cga.master >= 0)
+        close(cga.master);
     free(st.created);
     free(st.cgroup_path);
     close(dirfd);
     spec_free(s);
     return r;
+}
+
+int rt_create(const rt_ctx *c, const char *id, const rt_create_opts *o, capsa_err *e)
+{
+    return create(c, id, o, NULL, e);
 }
 
 int ct_wait_pidfd(int pidfd, int timeout_ms)
@@ -285,49 +329,18 @@ out:
     return r;
 }
 
-/* Foreground run: forward signals to init and return its exit status. */
-static int wait_init(pid_t init, int *status, capsa_err *e)
-{
-    sigset_t set;
-    sigfillset(&set);
-    sigdelset(&set, SIGSEGV);
-    sigdelset(&set, SIGBUS);
-    sigdelset(&set, SIGFPE);
-    sigdelset(&set, SIGILL);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    for (;;) {
-        int st;
-        pid_t w;
-        while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-            if (w == init) {
-                *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                return 0;
-            }
-        if (w < 0 && errno == ECHILD)
-            return cerr_set(e, ECHILD, "container init is not our child");
-        siginfo_t si;
-        int sig = sigwaitinfo(&set, &si);
-        if (sig < 0 || sig == SIGCHLD)
-            continue;
-        if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU || sig == SIGWINCH ||
-            sig == SIGURG)
-            continue;
-        kill(init, sig);
-    }
-}
-
 int rt_run(const rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, bool keep,
            int *status, capsa_err *e)
 {
     /* Become the subreaper so init is reparented to us when stage1 exits. */
     if (!detach)
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    int r = rt_create(c, id, o, e);
+    autoclose int master = -1;
+    int r = create(c, id, o, detach ? NULL : &master, e);
     if (r < 0)
         return r;
     pid_t init = 0;
     if ((r = rt_start(c, id, e)) == 0 && !detach) {
-        autofree char *js = NULL;
         int dirfd;
         if ((r = ct_open_locked(c, id, &dirfd, e)) == 0) {
             cstate st;
@@ -338,7 +351,10 @@ int rt_run(const rt_ctx *c, const char *id, const rt_create_opts *o, bool detach
             close(dirfd);
         }
         if (r == 0)
-            r = wait_init(init, status, e);
+            r = rt_wait(init, master, status, e);
+        /* Before the delete: the OOM kill counter lives in the cgroup. */
+        if (r == 0)
+            rt_oom_report(c, id);
     }
     if (r < 0 || (!detach && !keep)) {
         capsa_err ignore;

@@ -15,8 +15,19 @@ typedef struct {
 typedef struct {
     const char *bundle;       /* NULL: current directory */
     const char *pid_file;
+    const char *console_socket;
+    int preserve_fds;
     bool no_pivot, no_new_keyring;
 } rt_create_opts;
+
+typedef struct {
+    const char *process_file; /* --process: a process.json replacing everything */
+    char **args;              /* NULL-terminated; used without --process */
+    bool tty, detach, no_new_privs, ignore_paused;
+    const char *console_socket, *pid_file, *cwd, *user, *additional_gids;
+    char **env, **caps;       /* NULL-terminated lists of --env K=V, --cap CAP */
+    int preserve_fds;
+} rt_exec_opts;
 
 typedef struct {
     char *id, *status, *bundle, *created, *owner;
@@ -28,15 +39,51 @@ int rt_start(const rt_ctx *c, const char *id, capsa_err *e);
 /* Foreground run: *status is the container's exit code (128+N on signal N). */
 int rt_run(const rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, bool keep,
            int *status, capsa_err *e);
+int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status, capsa_err *e);
 int rt_kill(const rt_ctx *c, const char *id, int sig, bool all, capsa_err *e);
 int rt_delete(const rt_ctx *c, const char *id, bool force, capsa_err *e);
 int rt_state_json(const rt_ctx *c, const char *id, char **out, capsa_err *e);
 int rt_list(const rt_ctx *c, rt_info **out, size_t *n, capsa_err *e);
 void rt_info_free(rt_info *v, size_t n);
 
+/* Foreground wait: forwards signals, proxies the pty master if master >= 0,
+ * reaps children; *status = exit code or 128+signal. */
+int rt_wait(pid_t pid, int master, int *status, capsa_err *e);
+/* Hand a pty master to an engine's --console-socket (SCM_RIGHTS, like runc). */
+int rt_send_console(const char *path, int master, capsa_err *e);
+
 /* /proc/PID/stat starttime (field 22); 0 if the process is gone. */
 unsigned long long proc_start_time(pid_t pid);
 /* A pidfd for pid if it is still the process that started at `start`, else -ESRCH. */
 int proc_open_verified(pid_t pid, unsigned long long start);
+
+/* ---- live resources: update, pause/resume, ps, events (manage.c) ---- */
+#include <stdint.h>
+
+#include "cgroup/stats.h"
+
+/* Apply resources to a created/running/paused container's cgroup (only the
+ * fields set; device rules are left alone, like runc). */
+int rt_update(const rt_ctx *c, const char *id, const spec_resources *r, capsa_err *e);
+/* Freeze a running container / thaw a paused one; other states are errors. */
+int rt_pause(const rt_ctx *c, const char *id, capsa_err *e);
+int rt_resume(const rt_ctx *c, const char *id, capsa_err *e);
+/* Host pids of every process in the container's cgroup; *pids malloc'd. */
+int rt_pids(const rt_ctx *c, const char *id, pid_t **pids, size_t *n, capsa_err *e);
+
+typedef enum { RT_EVENT_STATS, RT_EVENT_OOM } rt_event_type;
+/* One event: stats (s set) or an OOM in the container (s NULL). <0 stops. */
+typedef int (*rt_event_fn)(const char *id, rt_event_type type, const cgroup_stats *s,
+                           void *arg, capsa_err *e);
+/* once: one stats event and return. Else stats now and every interval, and an
+ * OOM event whenever the kernel reports one, until the container stops. The
+ * container lock is not held while streaming. */
+int rt_events(const rt_ctx *c, const char *id, uint64_t interval_ns, bool once,
+              rt_event_fn fn, void *arg, capsa_err *e);
+/* 1 and msg = "killed by the OOM killer (memory limit 64 MiB, peak 64 MiB)" if
+ * the kernel OOM-killed a process in that cgroup, else 0. */
+int rt_oom_check(const char *cgroup_path, char *msg, size_t len);
+/* After a foreground run: print rt_oom_check's finding on stderr. */
+void rt_oom_report(const rt_ctx *c, const char *id);
 
 #endif

@@ -137,6 +137,41 @@ static json_t *linux_section(bool rootless)
     return l;
 }
 
+/* The `capsa spec` resource flags, into linux.resources (created if the
+ * rootless spec has none). --cpus is a quota over the default 100 ms period,
+ * as docker --cpus does. */
+static void add_resources(json_t *l, const spec_default_opts *o)
+{
+    json_t *mem = json_object(), *cpu = json_object(), *res = json_object_get(l, "resources");
+    if (o->memory)
+        json_object_set_new(mem, "limit", json_integer(o->memory));
+    if (o->memory_swap)
+        json_object_set_new(mem, "swap", json_integer(o->memory_swap));
+    if (o->cpu_shares)
+        json_object_set_new(cpu, "shares", json_integer((json_int_t)o->cpu_shares));
+    if (o->cpus > 0) {
+        json_object_set_new(cpu, "quota", json_integer((json_int_t)(o->cpus * 100000 + 0.5)));
+        json_object_set_new(cpu, "period", json_integer(100000));
+    }
+    if (o->cpuset)
+        json_object_set_new(cpu, "cpus", json_string(o->cpuset));
+    bool any = json_object_size(mem) || json_object_size(cpu) || o->pids || o->io_weight;
+    if (any && !res) {
+        res = json_object();
+        json_object_set_new(l, "resources", res);
+    }
+    if (json_object_size(mem))
+        json_object_set(res, "memory", mem);
+    if (json_object_size(cpu))
+        json_object_set(res, "cpu", cpu);
+    if (o->pids)
+        json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)o->pids));
+    if (o->io_weight)
+        json_object_set_new(res, "blockIO", json_pack("{s:i}", "weight", (int)o->io_weight));
+    json_decref(mem);
+    json_decref(cpu);
+}
+
 /* jansson drops strings that are not UTF-8; refuse instead of writing a
  * config without them. */
 static bool utf8(const char *s)
@@ -148,7 +183,7 @@ static bool utf8(const char *s)
 
 static bool opts_utf8(const spec_default_opts *o)
 {
-    bool ok = utf8(o->rootfs) && utf8(o->hostname);
+    bool ok = utf8(o->rootfs) && utf8(o->hostname) && utf8(o->cpuset);
     for (char **a = o->args; ok && a && *a; a++)
         ok = utf8(*a);
     return ok;
@@ -168,7 +203,9 @@ char *spec_default_json(const spec_default_opts *o)
                                                 "readonly", 1));
     json_object_set_new(root, "hostname", json_string(o->hostname ? o->hostname : "capsa"));
     json_object_set_new(root, "mounts", mounts(o->rootless));
-    json_object_set_new(root, "linux", linux_section(o->rootless));
+    json_t *l = linux_section(o->rootless);
+    add_resources(l, o);
+    json_object_set_new(root, "linux", l);
 
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);

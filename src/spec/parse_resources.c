@@ -2,6 +2,7 @@
  * type and schema range here; what a cgroup driver can apply is its business. */
 #include "spec/spec_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,4 +219,38 @@ void free_resources(spec_resources *r)
     free(r->net_priorities);
     free_map(&r->rdma_placeholder);
     free_map(&r->unified);
+}
+
+/* A standalone linux.resources object (`capsa update -r FILE`): the same
+ * parser, with errors located in that file ("r.json:3:14: memory.limit: ..."). */
+int spec_parse_resources(const char *text, size_t len, const char *fname, spec_resources *out,
+                         capsa_err *e)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        char t[JSON_ERROR_TEXT_LENGTH * 4];
+        return cerr_set(e, EINVAL, "%s:%d:%d: invalid JSON: %s", fname, jerr.line,
+                        jerr.column, p_oneline(t, sizeof t, jerr.text));
+    }
+    /* A throwaway spec carries the file name and the position index. */
+    spec *s = xcalloc(1, sizeof *s);
+    s->fname = xstrdup(fname);
+    s->pos = jsonpos_build(text, len);
+    pctx c = {.s = s, .e = e};
+    int r = json_is_object(root) ? parse_resources(&c, root, out)
+                                 : p_type(&c, root, "an object (linux.resources)");
+    free(c.path);
+    json_decref(root);
+    spec_free(s);
+    if (r < 0)
+        spec_resources_free(out);
+    return r;
+}
+
+void spec_resources_free(spec_resources *r)
+{
+    free_resources(r);
+    memset(r, 0, sizeof *r);
 }

@@ -312,6 +312,13 @@ typedef struct {
     const char *rootfs;    /* default "rootfs" */
     const char *hostname;  /* NULL: "capsa" */
     char **args;           /* NULL: ["sh"] */
+    /* linux.resources from `capsa spec` flags; 0 / NULL = not set, -1 = unlimited */
+    int64_t memory, memory_swap;  /* bytes */
+    double cpus;                  /* -> cpu.quota = cpus * 100000, cpu.period = 100000 */
+    uint64_t cpu_shares;
+    int64_t pids;
+    const char *cpuset;           /* cpu.cpus */
+    uint16_t io_weight;           /* blockIO.weight */
 } spec_default_opts;
 
 /* Build a default config.json text (runc-like, locked down), pretty-printed,
@@ -319,5 +326,16 @@ typedef struct {
 char *spec_default_json(const spec_default_opts *o);
 /* The default seccomp profile (linux.seccomp of `capsa spec`), JSON text. */
 char *spec_default_seccomp_json(void);
+
+/* A standalone linux.resources object (`capsa update -r`), errors located in
+ * fname. *out is zeroed first; free with spec_resources_free. */
+int spec_parse_resources(const char *text, size_t len, const char *fname, spec_resources *out,
+                         capsa_err *e);
+void spec_resources_free(spec_resources *r);
+/* Range and consistency checks of resource values (negative sizes, swap below
+ * the limit, quota with a zero period, ...). Messages name the field relative
+ * to linux.resources ("memory.swap: ..."). for_update: values may complete
+ * what the cgroup already has (swap without a limit is fine then). */
+int spec_validate_resources(const spec_resources *r, bool for_update, capsa_err *e);
 
 #endif

@@ -4,8 +4,11 @@
 #include "spec/spec_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/units.h"
 
 /* Is the field set (in entry i, for fields of array entries)? */
 #define USED(name, expr)                              \
@@ -15,7 +18,6 @@
         return (expr);                                \
     }
 
-USED(terminal_used, s->has_process && s->process.terminal)
 USED(intel_rdt_used, s->linux.has_intel_rdt)
 USED(scheduler_used, s->process.has_scheduler)
 USED(ioprio_used, s->process.has_io_priority)
@@ -52,7 +54,6 @@ static const struct {
     {"hooks.startContainer", start_container_used, NULL},
     {"hooks.poststart", poststart_used, NULL},
     {"hooks.poststop", poststop_used, NULL},
-    {"process.terminal", terminal_used, NULL},
     {"linux.intelRdt", intel_rdt_used, NULL},
     {"process.scheduler", scheduler_used, NULL},
     {"process.ioPriority", ioprio_used, NULL},
@@ -143,8 +144,137 @@ static int check_semantics(const spec *s, capsa_err *e)
     return 0;
 }
 
+/* ---- linux.resources values (also `capsa update`) ---- */
+
+typedef struct {
+    char path[96], msg[256];
+} res_fault;
+
+#define FAULT(f, p, ...)                                      \
+    (snprintf((f)->path, sizeof (f)->path, "%s", (p)),        \
+     snprintf((f)->msg, sizeof (f)->msg, __VA_ARGS__), true)
+
+/* Memory values: -1 is unlimited and 0 unset (runc); below -1 is nonsense. */
+static bool bad_size(res_fault *f, const char *path, bool has, int64_t v)
+{
+    if (has && v < -1)
+        return FAULT(f, path, "%" PRId64 " is negative: use -1 for no limit or a size in "
+                     "bytes", v);
+    return false;
+}
+
+static bool memory_fault(const spec_memory *m, bool for_update, res_fault *f)
+{
+    if (bad_size(f, "memory.limit", m->has_limit, m->limit) ||
+        bad_size(f, "memory.reservation", m->has_reservation, m->reservation) ||
+        bad_size(f, "memory.swap", m->has_swap, m->swap) ||
+        bad_size(f, "memory.kernel", m->has_kernel, m->kernel) ||
+        bad_size(f, "memory.kernelTCP", m->has_kernel_tcp, m->kernel_tcp))
+        return true;
+    if (!m->has_swap || m->swap <= 0)
+        return false;
+    /* OCI swap is memory+swap (v1 memsw): it can never be below the limit. */
+    if (m->has_limit && m->limit > 0 && m->swap < m->limit)
+        return FAULT(f, "memory.swap", "%" PRId64 " is below memory.limit %" PRId64 " (swap "
+                     "is the memory+swap total: use a value >= the limit, or -1 for unlimited "
+                     "swap)", m->swap, m->limit);
+    if (m->has_limit && m->limit == -1)
+        return FAULT(f, "memory.swap", "a swap limit needs a memory limit (memory.limit is -1)");
+    if (!for_update && (!m->has_limit || m->limit == 0))
+        return FAULT(f, "memory.swap", "a swap limit needs memory.limit");
+    return false;
+}
+
+static bool cpu_fault(const spec_cpu *c, res_fault *f)
+{
+    if (c->has_shares && c->shares != 0 && (c->shares < 2 || c->shares > 262144))
+        return FAULT(f, "cpu.shares", "%" PRIu64 " is out of range 2..262144", c->shares);
+    if (c->has_quota && c->quota < -1)
+        return FAULT(f, "cpu.quota", "%" PRId64 " is negative: use -1 for no limit or a "
+                     "number of microseconds per period", c->quota);
+    if (c->has_quota && c->quota > 0 && c->quota < 1000)
+        return FAULT(f, "cpu.quota", "%" PRId64 " is below the kernel's minimum of 1000 "
+                     "(1 ms per period)", c->quota);
+    if (c->has_period && c->period == 0 && c->has_quota && c->quota > 0)
+        return FAULT(f, "cpu.period", "is 0 while cpu.quota is %" PRId64 " (a quota needs a "
+                     "period, e.g. 100000)", c->quota);
+    if (c->has_period && c->period != 0 && (c->period < 1000 || c->period > 1000000))
+        return FAULT(f, "cpu.period", "%" PRIu64 " is out of range 1000..1000000 "
+                     "(microseconds)", c->period);
+    if (c->has_rt_runtime && c->rt_runtime < -1)
+        return FAULT(f, "cpu.realtimeRuntime", "%" PRId64 " is negative: use -1 for no limit",
+                     c->rt_runtime);
+    if (c->has_rt_runtime && c->rt_runtime > 0 && c->has_rt_period && c->rt_period &&
+        (uint64_t)c->rt_runtime > c->rt_period)
+        return FAULT(f, "cpu.realtimeRuntime", "%" PRId64 " exceeds cpu.realtimePeriod %"
+                     PRIu64, c->rt_runtime, c->rt_period);
+    if (c->has_idle && c->idle != 0 && c->idle != 1)
+        return FAULT(f, "cpu.idle", "%" PRId64 " must be 0 or 1", c->idle);
+    if (c->cpus && *c->cpus && !units_cpu_list_valid(c->cpus))
+        return FAULT(f, "cpu.cpus", "\"%.64s\" is not a CPU list (like 0-3,6)", c->cpus);
+    if (c->mems && *c->mems && !units_cpu_list_valid(c->mems))
+        return FAULT(f, "cpu.mems", "\"%.64s\" is not a memory node list (like 0-1)", c->mems);
+    return false;
+}
+
+static bool devnums_fault(res_fault *f, const char *list, size_t i, int64_t maj, int64_t min)
+{
+    char p[64];
+    snprintf(p, sizeof p, "blockIO.%s[%zu].%s", list, i, maj < 0 ? "major" : "minor");
+    if (maj < 0 || min < 0)
+        return FAULT(f, p, "%" PRId64 " is negative", maj < 0 ? maj : min);
+    return false;
+}
+
+static bool blkio_fault(const spec_blkio *b, res_fault *f)
+{
+    const struct { const char *name; const spec_blkio_throttles *t; } th[] = {
+        {"throttleReadBpsDevice", &b->read_bps}, {"throttleWriteBpsDevice", &b->write_bps},
+        {"throttleReadIOPSDevice", &b->read_iops}, {"throttleWriteIOPSDevice", &b->write_iops},
+    };
+    for (size_t i = 0; i < b->n_weight_device; i++)
+        if (devnums_fault(f, "weightDevice", i, b->weight_device[i].major,
+                          b->weight_device[i].minor))
+            return true;
+    for (size_t k = 0; k < sizeof th / sizeof th[0]; k++)
+        for (size_t i = 0; i < th[k].t->n; i++)
+            if (devnums_fault(f, th[k].name, i, th[k].t->v[i].major, th[k].t->v[i].minor))
+                return true;
+    return false;
+}
+
+static bool resources_fault(const spec_resources *r, bool for_update, res_fault *f)
+{
+    if (memory_fault(&r->memory, for_update, f) || cpu_fault(&r->cpu, f) ||
+        blkio_fault(&r->blkio, f))
+        return true;
+    if (r->has_pids && r->pids_limit < -1)
+        return FAULT(f, "pids.limit", "%" PRId64 " is negative: use -1 for no limit or a "
+                     "number of tasks", r->pids_limit);
+    return false;
+}
+
+int spec_validate_resources(const spec_resources *r, bool for_update, capsa_err *e)
+{
+    res_fault f;
+    if (resources_fault(r, for_update, &f))
+        return cerr_set(e, EINVAL, "%s: %s", f.path, f.msg);
+    return 0;
+}
+
+static int check_resources(const spec *s, capsa_err *e)
+{
+    res_fault f;
+    if (!resources_fault(&s->linux.resources, false, &f))
+        return 0;
+    char path[128];
+    snprintf(path, sizeof path, "linux.resources.%s", f.path);
+    return spec_err_at(s, e, EINVAL, path, "%s", f.msg);
+}
+
 int spec_validate(const spec *s, capsa_err *e)
 {
     TRY(check_semantics(s, e));
+    TRY(check_resources(s, e));
     return check_unsupported(s, e);
 }

@@ -120,8 +120,6 @@ static const bad_case cases[] = {
     {"unknown scheduler policy",
      "{" V ROOT "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], " USER ", \"scheduler\": {\"policy\": \"SCHED_X\"}}}",
      "config.json:1:147: process.scheduler.policy: \"SCHED_X\": unknown scheduler policy", "\"SCHED_X\""},
-    {"terminal", "{" V ROOT "\"process\": {\"terminal\": true, \"cwd\": \"/\", \"args\": [\"sh\"], " USER "}}",
-     "config.json:1:77: process.terminal: not supported by capsa yet", "true"},
     {"apparmor", "{" V ROOT "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], " USER ", \"apparmorProfile\": \"p\"}}",
      "config.json:1:142: process.apparmorProfile: not supported by capsa yet", "\"p\""},
     {"selinux", "{" V ROOT "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], " USER ", \"selinuxLabel\": \"l\"}}",

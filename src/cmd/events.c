@@ -1,0 +1,178 @@
+/* events: runc's event stream. --stats prints one {"type":"stats",...}
+ * object and exits; without it, stats every --interval and {"type":"oom"}
+ * whenever the kernel OOM-kills in the container, until it stops. The data
+ * object has runc's shape (types/events.go) plus what runc lacks: "oom"
+ * counters, memory "events" and "psi". */
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/units.h"
+
+/* JSON integers are signed 64-bit here: "unlimited" (UINT64_MAX) becomes
+ * INT64_MAX, close to what runc prints on cgroup v1 (PAGE_COUNTER_MAX). */
+static json_t *u64(uint64_t v)
+{
+    return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/* runc marks most counters omitempty: absent when 0. */
+static void set_nz(json_t *o, const char *k, uint64_t v)
+{
+    if (v)
+        json_object_set_new(o, k, u64(v));
+}
+
+static json_t *psi_data(const cgroup_psi *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "avg10", json_real(p->avg10));
+    json_object_set_new(o, "avg60", json_real(p->avg60));
+    json_object_set_new(o, "avg300", json_real(p->avg300));
+    json_object_set_new(o, "total", u64(p->total_us));
+    return o;
+}
+
+static void add_psi(json_t *o, const char *k, const cgroup_psi *some, const cgroup_psi *full)
+{
+    if (!some->present && !(full && full->present))
+        return;
+    json_t *p = json_object();
+    if (some->present)
+        json_object_set_new(p, "some", psi_data(some));
+    if (full && full->present)
+        json_object_set_new(p, "full", psi_data(full));
+    json_object_set_new(o, k, p);
+}
+
+static json_t *cpu_json(const cgroup_stats *s)
+{
+    json_t *usage = json_object(), *thr = json_object(), *cpu = json_object();
+    set_nz(usage, "total", s->cpu_usage_ns);
+    json_object_set_new(usage, "kernel", u64(s->cpu_system_ns));
+    json_object_set_new(usage, "user", u64(s->cpu_user_ns));
+    set_nz(thr, "periods", s->nr_periods);
+    set_nz(thr, "throttledPeriods", s->nr_throttled);
+    set_nz(thr, "throttledTime", s->throttled_ns);
+    json_object_set_new(cpu, "usage", usage);
+    json_object_set_new(cpu, "throttling", thr);
+    return cpu;
+}
+
+static json_t *mem_entry(uint64_t limit, uint64_t usage, uint64_t max, uint64_t failcnt)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "limit", u64(limit));
+    set_nz(o, "usage", usage);
+    set_nz(o, "max", max);
+    json_object_set_new(o, "failcnt", u64(failcnt));
+    return o;
+}
+
+static json_t *memory_json(const cgroup_stats *s)
+{
+    json_t *m = json_object();
+    set_nz(m, "cache", s->mem_cache);
+    json_object_set_new(m, "usage", mem_entry(s->mem_limit, s->mem_usage, s->mem_peak,
+                                              s->mem_failcnt));
+    /* runc's swap is v1 memsw, memory + swap (it converts v2 to it too). */
+    uint64_t sw_limit = s->mem_limit == CG_UNLIMITED || s->swap_limit == CG_UNLIMITED
+                            ? CG_UNLIMITED : s->mem_limit + s->swap_limit;
+    json_object_set_new(m, "swap", mem_entry(sw_limit, s->mem_usage + s->swap_usage, 0, 0));
+    json_t *raw = json_object();
+    set_nz(raw, "cache", s->mem_cache);
+    set_nz(raw, "rss", s->mem_rss);
+    if (json_object_size(raw))
+        json_object_set_new(m, "raw", raw);
+    else
+        json_decref(raw);
+    json_object_set_new(m, "events", json_pack("{s:o, s:o, s:o, s:o}", "high",
+                                               u64(s->mem_high_events), "max",
+                                               u64(s->mem_max_events), "oom", u64(s->oom_events),
+                                               "oom_kill", u64(s->oom_kill)));
+    return m;
+}
+
+static json_t *blkio_json(const cgroup_stats *s)
+{
+    json_t *b = json_object();
+    if (!s->has_io)
+        return b;
+    /* Totals over all devices (runc lists them per device: no major/minor here). */
+    json_t *bytes = json_array(), *ops = json_array();
+    json_array_append_new(bytes, json_pack("{s:s, s:o}", "op", "Read", "value", u64(s->io_read_bytes)));
+    json_array_append_new(bytes, json_pack("{s:s, s:o}", "op", "Write", "value", u64(s->io_write_bytes)));
+    json_array_append_new(ops, json_pack("{s:s, s:o}", "op", "Read", "value", u64(s->io_read_ops)));
+    json_array_append_new(ops, json_pack("{s:s, s:o}", "op", "Write", "value", u64(s->io_write_ops)));
+    json_object_set_new(b, "ioServiceBytesRecursive", bytes);
+    json_object_set_new(b, "ioServicedRecursive", ops);
+    return b;
+}
+
+static json_t *stats_json(const cgroup_stats *s)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "cpu", cpu_json(s));
+    json_object_set_new(d, "memory", memory_json(s));
+    json_t *pids = json_object();
+    set_nz(pids, "current", s->pids_current);
+    if (s->pids_limit != CG_UNLIMITED)   /* runc: 0 (omitted) for "max" */
+        set_nz(pids, "limit", s->pids_limit);
+    json_object_set_new(d, "pids", pids);
+    json_object_set_new(d, "blkio", blkio_json(s));
+    json_object_set_new(d, "hugetlb", json_object());
+    json_object_set_new(d, "oom", json_pack("{s:o, s:o}", "events", u64(s->oom_events),
+                                            "kills", u64(s->oom_kill)));
+    json_t *psi = json_object();
+    add_psi(psi, "cpu", &s->psi_cpu_some, &s->psi_cpu_full);
+    add_psi(psi, "memory", &s->psi_mem_some, &s->psi_mem_full);
+    add_psi(psi, "io", &s->psi_io_some, &s->psi_io_full);
+    if (json_object_size(psi))
+        json_object_set_new(d, "psi", psi);
+    else
+        json_decref(psi);
+    return d;
+}
+
+static int print_event(const char *id, rt_event_type type, const cgroup_stats *s, void *arg,
+                       capsa_err *e)
+{
+    (void)arg;
+    json_t *ev = json_pack("{s:s, s:s}", "type", type == RT_EVENT_OOM ? "oom" : "stats", "id", id);
+    if (type == RT_EVENT_STATS)
+        json_object_set_new(ev, "data", stats_json(s));
+    char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(ev);
+    /* One event per line, flushed: a reader sees each as it happens. */
+    int r = puts(text) < 0 || fflush(stdout) ? cerr_sys(e, errno ? errno : EIO, "write event") : 0;
+    free(text);
+    return r;
+}
+
+int cmd_events(cmd_ctx *c, int argc, char **argv, capsa_err *e)
+{
+    enum { OPT_STATS = 256, OPT_INTERVAL };
+    static const struct option opts[] = {{"stats", no_argument, NULL, OPT_STATS},
+                                         {"interval", required_argument, NULL, OPT_INTERVAL},
+                                         {NULL, 0, NULL, 0}};
+    bool once = false;
+    uint64_t interval = 5000000000u;
+    int opt, r;
+    optind = 0;
+    while ((r = cmd_getopt(cmd_find("events"), argc, argv, "", opts, &opt, e)) == 0 && opt != -1) {
+        if (opt == OPT_STATS)
+            once = true;
+        else if (opt == OPT_INTERVAL &&
+                 (units_parse_duration(optarg, &interval) < 0 || interval == 0))
+            return cerr_set(e, EINVAL, "--interval: \"%s\" is not a duration above 0 (like 5s, "
+                            "500ms, 1m)", optarg);
+    }
+    if (r)
+        return r < 0 ? r : 0;
+    if ((r = cmd_need_args("events", argc, 1, 1, e)) < 0)
+        return r;
+    return rt_events(&c->rt, argv[optind], interval, once, print_event, NULL, e);
+}

@@ -1,0 +1,100 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+enum { OPT_CONSOLE = 256, OPT_PIDFILE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_IGNORE_PAUSED,
+       OPT_LABEL, OPT_APPARMOR };
+
+static const struct option exec_opts[] = {
+    {"process", required_argument, NULL, 'p'},
+    {"tty", no_argument, NULL, 't'},
+    {"console-socket", required_argument, NULL, OPT_CONSOLE},
+    {"detach", no_argument, NULL, 'd'},
+    {"pid-file", required_argument, NULL, OPT_PIDFILE},
+    {"env", required_argument, NULL, 'e'},
+    {"cwd", required_argument, NULL, OPT_CWD},
+    {"user", required_argument, NULL, 'u'},
+    {"additional-gids", required_argument, NULL, 'g'},
+    {"cap", required_argument, NULL, 'c'},
+    {"no-new-privs", no_argument, NULL, OPT_NNP},
+    {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+    {"ignore-paused", no_argument, NULL, OPT_IGNORE_PAUSED},
+    {"process-label", required_argument, NULL, OPT_LABEL},
+    {"apparmor", required_argument, NULL, OPT_APPARMOR},
+    {NULL, 0, NULL, 0},
+};
+
+static void push(char ***v, size_t *n, char *s)
+{
+    *v = xrealloc(*v, (*n + 2) * sizeof **v);
+    (*v)[(*n)++] = s;
+    (*v)[*n] = NULL;
+}
+
+int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
+{
+    rt_exec_opts o = {0};
+    autofree char **env = NULL, **caps = NULL;
+    size_t nenv = 0, ncaps = 0;
+    int r = 0;
+    optind = 0;
+    for (;;) {
+        int opt;
+        if ((r = cmd_getopt(cmd_find("exec"), argc, argv, "+p:tde:u:g:c:", exec_opts, &opt, e)))
+            return r < 0 ? r : 0;
+        if (opt == -1)
+            break;
+        switch (opt) {
+        case 'p': o.process_file = optarg; break;
+        case 't': o.tty = true; break;
+        case OPT_CONSOLE: o.console_socket = optarg; break;
+        case 'd': o.detach = true; break;
+        case OPT_PIDFILE: o.pid_file = optarg; break;
+        case 'e':
+            if (!strchr(optarg, '='))
+                return cerr_set(e, EINVAL, "exec: --env %s: expected KEY=VALUE", optarg);
+            push(&env, &nenv, optarg);
+            break;
+        case OPT_CWD:
+            if (optarg[0] != '/')
+                return cerr_set(e, EINVAL, "exec: --cwd %s: must be an absolute path", optarg);
+            o.cwd = optarg;
+            break;
+        case 'u': o.user = optarg; break;
+        case 'g': o.additional_gids = optarg; break;
+        case 'c': push(&caps, &ncaps, optarg); break;
+        case OPT_NNP: o.no_new_privs = true; break;
+        case OPT_PRESERVE: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 0 || n > 1000)
+                return cerr_set(e, EINVAL, "exec: --preserve-fds %s: expected a count", optarg);
+            o.preserve_fds = (int)n;
+            break;
+        }
+        case OPT_IGNORE_PAUSED: o.ignore_paused = true; break;
+        case OPT_LABEL:
+        case OPT_APPARMOR:
+            if (*optarg)
+                return cerr_set(e, ENOTSUP, "exec: %s: no LSM support in capsa yet",
+                                opt == OPT_LABEL ? "--process-label" : "--apparmor");
+            break;
+        }
+    }
+    if (optind >= argc)
+        return cerr_set(e, EINVAL, "exec: missing container id (see capsa exec --help)");
+    int id = optind++;
+    if (optind < argc && !strcmp(argv[optind], "--"))
+        optind++;
+    if (o.process_file && optind < argc)
+        return cerr_set(e, EINVAL, "exec: give either --process or a command, not both");
+    o.args = argv + optind;
+    o.env = env;
+    o.caps = caps;
+    int status = 0;
+    r = rt_exec(&c->rt, argv[id], &o, &status, e);
+    optind = id;  /* main names the id in an error line */
+    return r < 0 ? r : status;
+}

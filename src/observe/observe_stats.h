@@ -1,0 +1,47 @@
+/* capsa stats: samples of a container's cgroup and the rates between two
+ * samples (CPU %, throttling, OOM kills), as a table row or JSON. */
+#ifndef CAPSA_OBSERVE_STATS_H
+#define CAPSA_OBSERVE_STATS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cgroup/stats.h"
+#include "observe/target.h"
+
+#define OBS_STATS_MAX_WARN 6
+
+typedef struct {
+    obs_target t;
+    cgroup_stats prev, cur;
+    uint64_t prev_ns, cur_ns;   /* CLOCK_MONOTONIC of each sample */
+    bool have_prev, ok;
+    char err[256];              /* why !ok */
+} obs_stats_entry;
+
+typedef struct {
+    double interval_s;          /* 0: one sample only, no rates */
+    double limit_cpus;          /* CPUs it may use: quota, cpuset, host (smallest) */
+    double cpu_pct_host;        /* of all host CPUs; -1 without rates */
+    double cpu_pct_limit;       /* of limit_cpus; -1 without rates */
+    uint64_t d_periods, d_throttled, d_throttled_ns, d_oom_kill;
+    double mem_pct, pids_pct;   /* of the effective limit; -1 no limit */
+    int n_warn;
+    char warn[OBS_STATS_MAX_WARN][160];
+} obs_stats_derived;
+
+/* Take a sample: the previous one moves to prev. Never fails: a container
+ * whose cgroup is gone gets ok = false and err. */
+void obs_stats_sample(obs_stats_entry *en);
+/* Rates and warnings (≥ 90% memory or pids, throttled or OOM-killed in the
+ * last interval, forks refused). Pure apart from the host CPU count. */
+void obs_stats_derive(const obs_stats_entry *en, long host_cpus, obs_stats_derived *d);
+json_t *obs_stats_json(const obs_stats_entry *en);
+void obs_stats_print_header(FILE *f);
+void obs_stats_print_row(FILE *f, const obs_stats_entry *en, bool color);
+/* "! ID: warning" lines under the table. */
+void obs_stats_print_warnings(FILE *f, const obs_stats_entry *en, bool color);
+
+#endif

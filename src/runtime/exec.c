@@ -1,0 +1,220 @@
+/* capsa exec: a new process in a running container. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "linux/linux.h"
+#include "linux/seccomp_filter.h"
+#include "runtime/container.h"
+#include "util/fs.h"
+
+struct exec_arg {
+    const char *cgroup_path;
+    const char *console_socket;
+    const spec_seccomp *seccomp;
+    cstate *st;
+    int master;
+};
+
+static int enter_cgroup(pid_t pid, void *arg, capsa_err *e)
+{
+    struct exec_arg *a = arg;
+    return a->cgroup_path ? cgroup_enter(a->cgroup_path, pid, e) : 0;
+}
+
+static int take_console(int fd, void *arg, capsa_err *e)
+{
+    struct exec_arg *a = arg;
+    if (a->console_socket)
+        return rt_send_console(a->console_socket, fd, e);
+    a->master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return a->master < 0 ? cerr_sys(e, errno, "keep terminal") : 0;
+}
+
+static int pass_seccomp_fd(pid_t pid, int fd, void *arg, capsa_err *e)
+{
+    struct exec_arg *a = arg;
+    cstate st = *a->st;
+    st.pid = pid;
+    autofree char *state = state_oci_json(&st, "running", false);
+    return seccomp_send_listener(a->seccomp->listener_path, fd, state,
+                                 a->seccomp->listener_metadata, e);
+}
+
+/* uid[:gid], digits only: anything else is an error, never a guess
+ * (CVE-2026-30892 was a lenient parser running the process as someone else). */
+static int parse_user(const char *s, spec_user *u, capsa_err *e)
+{
+    char *end;
+    errno = 0;
+    unsigned long uid = strtoul(s, &end, 10);
+    if (errno || end == s || (*end && *end != ':') || uid > UINT32_MAX || s[0] == '-')
+        return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
+    u->uid = (uint32_t)uid;
+    if (*end == ':') {
+        const char *g = end + 1;
+        unsigned long gid = strtoul(g, &end, 10);
+        if (errno || end == g || *end || gid > UINT32_MAX || g[0] == '-')
+            return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
+        u->gid = (uint32_t)gid;
+    }
+    return 0;
+}
+
+static int parse_gids(const char *s, spec_user *u, capsa_err *e)
+{
+    size_t n = 1;
+    for (const char *c = s; *c; c++)
+        n += *c == ',';
+    u->additional_gids = xcalloc(n, sizeof *u->additional_gids);
+    u->n_additional_gids = 0;
+    autofree char *copy = xstrdup(s);
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        errno = 0;
+        unsigned long g = strtoul(t, &end, 10);
+        if (errno || *end || end == t || g > UINT32_MAX || t[0] == '-')
+            return cerr_set(e, EINVAL, "--additional-gids: \"%s\" is not a group id", t);
+        u->additional_gids[u->n_additional_gids++] = (uint32_t)g;
+    }
+    return 0;
+}
+
+/* --env K=V replaces K or appends. The strings are ours, so the list is rebuilt. */
+static void set_env(spec_strv *env, char **add)
+{
+    for (; add && *add; add++) {
+        const char *eq = strchr(*add, '=');
+        size_t klen = eq ? (size_t)(eq - *add) : strlen(*add);
+        size_t i;
+        for (i = 0; i < env->n; i++)
+            if (!strncmp(env->v[i], *add, klen) && env->v[i][klen] == '=')
+                break;
+        if (i == env->n) {
+            env->v = xrealloc(env->v, (env->n + 2) * sizeof *env->v);
+            env->n++;
+            env->v[env->n] = NULL;
+        } else {
+            free(env->v[i]);
+        }
+        env->v[i] = xstrdup(*add);
+    }
+}
+
+static int build_process(spec *s, const rt_exec_opts *o, spec **proc, capsa_err *e)
+{
+    int r;
+    if (o->process_file) {
+        if ((r = spec_load_process(o->process_file, proc, e)) < 0)
+            return r;
+        return 0;
+    }
+    spec_process *p = &s->process;
+    if (!o->args || !o->args[0])
+        return cerr_set(e, EINVAL, "exec: nothing to run (give a command or --process)");
+    /* Replace args with a copy spec_free can own. */
+    for (size_t i = 0; i < p->args.n; i++)
+        free(p->args.v[i]);
+    size_t n = 0;
+    while (o->args[n])
+        n++;
+    p->args.v = xrealloc(p->args.v, (n + 1) * sizeof *p->args.v);
+    for (size_t i = 0; i < n; i++)
+        p->args.v[i] = xstrdup(o->args[i]);
+    p->args.v[n] = NULL;
+    p->args.n = n;
+    p->terminal = o->tty;
+    set_env(&p->env, o->env);
+    if (o->cwd) {
+        free(p->cwd);
+        p->cwd = xstrdup(o->cwd);
+    }
+    if (o->user && (r = parse_user(o->user, &p->user, e)) < 0)
+        return r;
+    if (o->additional_gids) {
+        free(p->user.additional_gids);
+        if ((r = parse_gids(o->additional_gids, &p->user, e)) < 0)
+            return r;
+    }
+    for (char **c = o->caps; c && *c; c++) {
+        int cap = spec_cap_from_name(*c);
+        if (cap < 0)
+            return cerr_set(e, EINVAL, "--cap %s: unknown capability", *c);
+        uint64_t bit = 1ULL << cap;
+        p->caps.bounding |= bit;
+        p->caps.effective |= bit;
+        p->caps.permitted |= bit;
+        /* Ambient needs inheritable, which exec never adds by itself (CVE-2022-27650). */
+        if (p->caps.inheritable & bit)
+            p->caps.ambient |= bit;
+    }
+    if (o->no_new_privs)
+        p->no_new_privileges = true;
+    return 0;
+}
+
+int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status, capsa_err *e)
+{
+    int dirfd, r = ct_open_locked(c, id, &dirfd, e);
+    if (r < 0)
+        return r;
+    cstate st;
+    spec *s = NULL, *proc = NULL;
+    autoclose int master = -1;
+    if ((r = state_read(dirfd, &st, e)) < 0) {
+        close(dirfd);
+        return r == -ENOENT ? cerr_set(e, ENOENT, "container \"%s\" is still being created", id) : r;
+    }
+    const char *status_s = ct_status(dirfd, &st);
+    if (!strcmp(status_s, "stopped") || !strcmp(status_s, "creating"))
+        r = cerr_set(e, EINVAL, "cannot exec in a container that is %s", status_s);
+    else if (!strcmp(status_s, "paused") && !o->ignore_paused)
+        r = cerr_set(e, EINVAL, "cannot exec in a paused container (resume it, or --ignore-paused)");
+    autofree char *cfg = xasprintf("%s/config.json", st.bundle);
+    if (r == 0)
+        r = spec_load(cfg, &s, e);
+    if (r == 0)
+        r = build_process(s, o, &proc, e);
+    const spec_process *p = proc ? &proc->process : s ? &s->process : NULL;
+    if (r == 0 && p->terminal && !o->console_socket && o->detach)
+        r = cerr_set(e, EINVAL, "exec --tty --detach needs --console-socket");
+    if (r == 0 && !o->detach)
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    pid_t pid = 0;
+    if (r == 0) {
+        struct exec_arg a = {.cgroup_path = st.cgroup_path, .console_socket = o->console_socket,
+                             .seccomp = &s->linux.seccomp, .st = &st, .master = -1};
+        exec_cfg ec = {.p = p, .l = &s->linux, .init_pid = st.pid, .preserve_fds = o->preserve_fds,
+                       .on_child = enter_cgroup, .on_seccomp_fd = pass_seccomp_fd,
+                       .on_console_fd = take_console, .arg = &a};
+        r = linux_exec(&ec, &pid, e);
+        master = a.master;
+    }
+    /* The lock is only for setup: kill and delete must work while we wait. */
+    close(dirfd);
+    if (r == 0 && o->pid_file) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+        autofree char *abs = NULL;
+        if (o->pid_file[0] == '/') {
+            abs = xstrdup(o->pid_file);
+        } else {
+            char cwd[PATH_MAX];
+            abs = xasprintf("%s/%s", getcwd(cwd, sizeof cwd) ? cwd : ".", o->pid_file);
+        }
+        r = fs_write_atomic(abs, buf, (size_t)n, 0644, e);
+    }
+    if (r == 0 && !o->detach)
+        r = rt_wait(pid, master, status, e);
+    state_free(&st);
+    spec_free(proc);
+    spec_free(s);
+    return r;
+}
