@@ -3,7 +3,7 @@
 # A no-op (no apt call at all) when everything is already installed.
 set -eu
 PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
-libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux"
+libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux"
 [ "${1:-}" = "--print" ] && { echo $PKGS; exit 0; }
 missing=""
 for p in $PKGS; do

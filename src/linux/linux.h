@@ -25,6 +25,10 @@ typedef struct {
     int (*on_seccomp_fd)(pid_t init, int fd, void *arg, capsa_err *e);
     /* Called with the pty master when process.terminal is set. */
     int (*on_console_fd)(int fd, void *arg, capsa_err *e);
+    /* Called when init has its namespaces and mounts, before pivot_root: run
+     * prestart and createRuntime hooks; *state (malloc'd) is the state JSON
+     * the container's own hooks get. */
+    int (*on_hooks)(pid_t init, char **state, void *arg, capsa_err *e);
     void *arg;
 } spawn_cfg;
 

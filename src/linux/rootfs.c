@@ -191,6 +191,8 @@ int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
         if (fd >= 0)
             close(fd);
     }
+    if (c->before_pivot && (r = c->before_pivot(c->arg, e)) < 0)
+        return r;
     if ((r = do_pivot(c->rootfs, c->no_pivot, e)) < 0)
         return r;
     if (s->root_readonly) {

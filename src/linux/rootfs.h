@@ -13,6 +13,10 @@ typedef struct {
     bool in_userns;         /* a user namespace is in effect: no mknod, bind fallbacks */
     bool new_cgroupns;
     bool new_netns;
+    /* Called after the mounts, before pivot_root (createRuntime and
+     * createContainer hooks run here). */
+    int (*before_pivot)(void *arg, capsa_err *e);
+    void *arg;
 } rootfs_cfg;
 
 /* Everything from the first mount to being inside the new root: mounts, /dev,

@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "linux/hooks.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
 #include "linux/sync.h"
@@ -65,6 +66,35 @@ static int lift_fd(int fd, int preserve)
     return n;
 }
 
+struct init_hooks {
+    const spec_hooks *h;
+    int sock;
+    char state[CERR_MSG_MAX];
+};
+
+static bool has_hooks(const spec_hooks *h)
+{
+    return h->prestart.n || h->create_runtime.n || h->create_container.n || h->start_container.n;
+}
+
+/* Runtime hooks run in the parent (runtime namespace); createContainer runs
+ * here, in the container's namespaces, before pivot_root. */
+static int init_before_pivot(void *arg, capsa_err *e)
+{
+    struct init_hooks *ih = arg;
+    sync_send(ih->sock, MSG_HOOKS, 0, NULL);
+    struct msg m;
+    int k = sync_recv(ih->sock, &m, NULL);
+    if (k <= 0)
+        return cerr_set(e, EPIPE, "runtime parent went away");
+    if (m.type == MSG_ERROR)
+        return cerr_set(e, m.val ? m.val : EIO, "%s", m.text);
+    if (m.type != MSG_HOOKS_DONE)
+        return cerr_set(e, EPROTO, "sync: expected hooks done, got %d", m.type);
+    snprintf(ih->state, sizeof ih->state, "%s", m.text);
+    return hooks_run(&ih->h->create_container, "createContainer", ih->state, e);
+}
+
 static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
 {
     const spec *s = c->s;
@@ -89,6 +119,11 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     rootfs_cfg rc = {.s = s, .rootfs = c->rootfs, .no_pivot = c->no_pivot,
                      .in_userns = in_userns, .new_cgroupns = want_new(l, NS_CGROUP),
                      .new_netns = want_new(l, NS_NET)};
+    struct init_hooks ih = {.h = &s->hooks, .sock = sock};
+    if (has_hooks(&s->hooks)) {
+        rc.before_pivot = init_before_pivot;
+        rc.arg = &ih;
+    }
     if ((r = rootfs_setup(&rc, e)) < 0)
         return r;
     autofree char *exe = NULL;
@@ -111,6 +146,12 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     }
     close(fifo);
     close(c->state_dirfd);
+    /* startContainer: in the container, after start, before the program. */
+    if (s->hooks.start_container.n && hooks_run(&s->hooks.start_container, "startContainer",
+                                                ih.state, e) < 0) {
+        dprintf(2, "capsa: %s\n", e->msg);
+        _exit(1);
+    }
     execve(exe, p->args.v, p->env.v);
     dprintf(2, "capsa: exec %s: %s\n", exe, strerror(errno));
     _exit(127);
@@ -195,6 +236,7 @@ static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
 
 typedef struct {
     const spec_linux *l;   /* for the user namespace maps (create only) */
+    int (*on_hooks)(pid_t init, char **state, void *arg, capsa_err *e);
     int (*on_seccomp_fd)(pid_t pid, int fd, void *arg, capsa_err *e);
     int (*on_console_fd)(int fd, void *arg, capsa_err *e);
     void *arg;
@@ -241,6 +283,17 @@ static int parent_loop(int sock, pid_t child, const parent_cfg *pc, pid_t *final
             sync_send(sock, m.type == MSG_SECCOMP_FD ? MSG_SECCOMP_DONE : MSG_CONSOLE_DONE, 0,
                       NULL);
             break;
+        case MSG_HOOKS: {
+            char *state = NULL;
+            r = pc->on_hooks ? pc->on_hooks(*final, &state, pc->arg, e) : 0;
+            if (r < 0) {
+                free(state);
+                return r;
+            }
+            sync_send(sock, MSG_HOOKS_DONE, 0, state ? state : "{}");
+            free(state);
+            break;
+        }
         case MSG_READY:
             if (pc->until_ready)
                 return 0;
@@ -298,7 +351,7 @@ static void spawn_stage1(const void *arg, int sock)
 
 int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
 {
-    parent_cfg pc = {.l = &c->s->linux, .on_seccomp_fd = c->on_seccomp_fd,
+    parent_cfg pc = {.l = &c->s->linux, .on_hooks = c->on_hooks, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
     return run_stages(spawn_stage1, c, c->on_child, &pc, init_pid, e);
 }

@@ -16,6 +16,8 @@ enum msg_type {
     MSG_SECCOMP_DONE,   /* parent: listener handed on */
     MSG_CONSOLE_FD,     /* child: fd = pty master */
     MSG_CONSOLE_DONE,   /* parent: master handed on */
+    MSG_HOOKS,          /* init: namespaces and mounts exist, run the runtime hooks */
+    MSG_HOOKS_DONE,     /* parent: done; text = the state JSON for the container's hooks */
 };
 
 struct msg {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "linux/hooks.h"
 #include "linux/linux.h"
 #include "linux/seccomp_filter.h"
 #include "runtime/container.h"
@@ -40,6 +41,18 @@ static int take_console(int fd, void *arg, capsa_err *e)
         return rt_send_console(a->console_socket, fd, e);
     a->master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     return a->master < 0 ? cerr_sys(e, errno, "keep terminal") : 0;
+}
+
+static int runtime_hooks(pid_t init, char **state, void *arg, capsa_err *e)
+{
+    struct spawn_arg *a = arg;
+    cstate st = *a->st;
+    st.pid = init;
+    *state = state_oci_json(&st, "creating", false);
+    int r = hooks_run(&a->s->hooks.prestart, "prestart", *state, e);
+    if (r == 0)
+        r = hooks_run(&a->s->hooks.create_runtime, "createRuntime", *state, e);
+    return r;
 }
 
 /* Socket activation passes through like runc: LISTEN_FDS fds follow stdio and
@@ -213,7 +226,8 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     cstate st = {.id = (char *)id, .bundle = bundle, .rootfs = rootfs,
                  .oci_version = s->oci_version, .created = now_rfc3339(),
                  .cgroup_path = cgroup_path_for(s->linux.cgroups_path, id),
-                 .annotations = s->annotations, .has_userns = s->linux.ns[NS_USER].present};
+                 .annotations = s->annotations, .has_userns = s->linux.ns[NS_USER].present,
+                 .poststart = s->hooks.poststart.n > 0, .poststop = s->hooks.poststop.n > 0};
     char owner[32];
     snprintf(owner, sizeof owner, "%u", (unsigned)getuid());
     st.owner = owner;
@@ -227,7 +241,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     spawn_cfg sc = {.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = fifo_dirfd,
                     .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
                     .preserve_fds = o->preserve_fds + listen_fds(&s->process),
-                    .on_console_fd = take_console,
+                    .on_console_fd = take_console, .on_hooks = runtime_hooks,
                     .on_child = place_in_cgroup, .on_seccomp_fd = pass_seccomp_fd,
                     .arg = &cga};
     pid_t pid = 0;
@@ -323,6 +337,12 @@ int rt_start(const rt_ctx *c, const char *id, capsa_err *e)
         goto out;
     }
     unlinkat(dirfd, "exec.fifo", 0);
+    if (st.poststart) {
+        /* poststart failures are reported, not fatal (runtime-spec). */
+        capsa_err he = {0};
+        if (ct_run_hooks(&st, "poststart", "running", &he) < 0)
+            fprintf(stderr, "capsa: warning: %s\n", he.msg);
+    }
 out:
     state_free(&st);
     close(dirfd);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "linux/hooks.h"
 #include "runtime/container.h"
 #include "util/fs.h"
 #include "util/names.h"
@@ -90,6 +91,20 @@ int ct_destroy(const rt_ctx *c, int dirfd, const char *id, const cstate *st, cap
     return fs_rm_rf(path, e);
 }
 
+int ct_run_hooks(const cstate *st, const char *kind, const char *status, capsa_err *e)
+{
+    autofree char *cfg = xasprintf("%s/config.json", st->bundle);
+    spec *s = NULL;
+    int r = spec_load(cfg, &s, e);
+    if (r < 0)
+        return cerr_wrap(e, "%s hooks", kind);
+    autofree char *state = state_oci_json(st, status, false);
+    r = hooks_run(!strcmp(kind, "poststart") ? &s->hooks.poststart : &s->hooks.poststop, kind,
+                  state, e);
+    spec_free(s);
+    return r;
+}
+
 int rt_kill(const rt_ctx *c, const char *id, int sig, bool all, capsa_err *e)
 {
     int dirfd, r = ct_open_locked(c, id, &dirfd, e);
@@ -143,6 +158,12 @@ int rt_delete(const rt_ctx *c, const char *id, bool force, capsa_err *e)
         r = cerr_set(e, EBUSY, "cannot delete container \"%s\" that is %s (use --force)", id, status);
     else
         r = ct_destroy(c, dirfd, id, &st, e);
+    if (r == 0 && st.poststop) {
+        /* poststop failures are reported, not fatal (runtime-spec). */
+        capsa_err he = {0};
+        if (ct_run_hooks(&st, "poststop", "stopped", &he) < 0)
+            fprintf(stderr, "capsa: warning: %s\n", he.msg);
+    }
     state_free(&st);
     close(dirfd);
     return r;

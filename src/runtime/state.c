@@ -25,6 +25,10 @@ int state_write(int dirfd, const cstate *st, capsa_err *e)
                           "rootfs", st->rootfs, "cgroup_path", st->cgroup_path,
                           "created", st->created, "owner", st->owner ? st->owner : "",
                           "userns", st->has_userns);
+    if (o && (st->poststart || st->poststop)) {
+        json_object_set_new(o, "poststart", json_boolean(st->poststart));
+        json_object_set_new(o, "poststop", json_boolean(st->poststop));
+    }
     if (!o)
         return cerr_set(e, EINVAL, "build state.json");
     json_object_set_new(o, "annotations", annotations_json(&st->annotations));
@@ -72,6 +76,8 @@ int state_read(int dirfd, cstate *st, capsa_err *e)
     st->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
     st->pid_start = (unsigned long long)json_integer_value(json_object_get(o, "pid_start"));
     st->has_userns = json_is_true(json_object_get(o, "userns"));
+    st->poststart = json_is_true(json_object_get(o, "poststart"));
+    st->poststop = json_is_true(json_object_get(o, "poststop"));
     json_t *ann = json_object_get(o, "annotations");
     if (json_is_object(ann) && json_object_size(ann)) {
         st->annotations.v = xcalloc(json_object_size(ann), sizeof(spec_kv));

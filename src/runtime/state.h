@@ -14,6 +14,7 @@ typedef struct {
     unsigned long long pid_start;   /* /proc/PID/stat starttime: a recycled pid never matches */
     spec_map annotations;
     bool has_userns;
+    bool poststart, poststop;       /* config.json has such hooks: reparse it then */
 } cstate;
 
 int state_write(int dirfd, const cstate *st, capsa_err *e);

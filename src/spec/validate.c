@@ -22,12 +22,6 @@ USED(intel_rdt_used, s->linux.has_intel_rdt)
 USED(scheduler_used, s->process.has_scheduler)
 USED(ioprio_used, s->process.has_io_priority)
 USED(rdma_used, s->linux.resources.has_rdma)
-USED(prestart_used, s->hooks.prestart.n > 0)
-USED(create_runtime_used, s->hooks.create_runtime.n > 0)
-USED(create_container_used, s->hooks.create_container.n > 0)
-USED(start_container_used, s->hooks.start_container.n > 0)
-USED(poststart_used, s->hooks.poststart.n > 0)
-USED(poststop_used, s->hooks.poststop.n > 0)
 USED(mount_label_used, s->linux.mount_label && *s->linux.mount_label)
 USED(selinux_used, s->process.selinux_label && *s->process.selinux_label)
 USED(apparmor_used, s->process.apparmor_profile && *s->process.apparmor_profile)
@@ -48,12 +42,6 @@ static const struct {
     bool (*used)(const spec *s, size_t i);
     size_t (*count)(const spec *s);      /* NULL: not an array */
 } unsupported[] = {
-    {"hooks.prestart", prestart_used, NULL},
-    {"hooks.createRuntime", create_runtime_used, NULL},
-    {"hooks.createContainer", create_container_used, NULL},
-    {"hooks.startContainer", start_container_used, NULL},
-    {"hooks.poststart", poststart_used, NULL},
-    {"hooks.poststop", poststop_used, NULL},
     {"linux.intelRdt", intel_rdt_used, NULL},
     {"process.scheduler", scheduler_used, NULL},
     {"process.ioPriority", ioprio_used, NULL},

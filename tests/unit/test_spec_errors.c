@@ -145,8 +145,6 @@ static const bad_case cases[] = {
     {"idmapped mount", "{" BASE ", \"mounts\": [{\"destination\": \"/a\"}, {\"destination\": \"/b\", "
      "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1, \"size\": 1}]}]}",
      "config.json:1:195: mounts[1].uidMappings: not supported by capsa yet", "[{\"containerID"},
-    {"prestart hook", "{" BASE ", \"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}}",
-     "config.json:1:146: hooks.prestart: not supported by capsa yet", "[{\"path"},
     {"hook without path", "{" BASE ", \"hooks\": {\"poststop\": [{\"args\": [\"x\"]}]}}",
      "config.json:1:147: hooks.poststop[0]: missing required field \"path\"", "{\"args"},
     {"hook timeout 0", "{" BASE ", \"hooks\": {\"poststart\": [{\"path\": \"/bin/true\", \"timeout\": 0}]}}",
