@@ -48,10 +48,24 @@ static void add_psi(json_t *o, const char *k, const cgroup_psi *some, const cgro
     json_object_set_new(o, k, p);
 }
 
-static json_t *cpu_json(const cgroup_stats *s)
+static json_t *u64_array(const uint64_t *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, u64(v[i]));
+    return a;
+}
+
+static json_t *cpu_json(const cgroup_stats *s, const cgroup_stats_detail *d)
 {
     json_t *usage = json_object(), *thr = json_object(), *cpu = json_object();
     set_nz(usage, "total", s->cpu_usage_ns);
+    if (d->n_percpu)   /* cgroup v1 cpuacct only, as in runc */
+        json_object_set_new(usage, "percpu", u64_array(d->percpu, d->n_percpu));
+    if (d->n_percpu_kernel)
+        json_object_set_new(usage, "percpu_kernel", u64_array(d->percpu_kernel, d->n_percpu_kernel));
+    if (d->n_percpu_user)
+        json_object_set_new(usage, "percpu_user", u64_array(d->percpu_user, d->n_percpu_user));
     json_object_set_new(usage, "kernel", u64(s->cpu_system_ns));
     json_object_set_new(usage, "user", u64(s->cpu_user_ns));
     set_nz(thr, "periods", s->nr_periods);
@@ -72,7 +86,7 @@ static json_t *mem_entry(uint64_t limit, uint64_t usage, uint64_t max, uint64_t 
     return o;
 }
 
-static json_t *memory_json(const cgroup_stats *s)
+static json_t *memory_json(const cgroup_stats *s, const cgroup_stats_detail *d)
 {
     json_t *m = json_object();
     set_nz(m, "cache", s->mem_cache);
@@ -82,9 +96,12 @@ static json_t *memory_json(const cgroup_stats *s)
     uint64_t sw_limit = s->mem_limit == CG_UNLIMITED || s->swap_limit == CG_UNLIMITED
                             ? CG_UNLIMITED : s->mem_limit + s->swap_limit;
     json_object_set_new(m, "swap", mem_entry(sw_limit, s->mem_usage + s->swap_usage, 0, 0));
+    if (d->has_kmem)
+        json_object_set_new(m, "kernel", mem_entry(d->kmem_limit, d->kmem_usage, d->kmem_max,
+                                                   d->kmem_failcnt));
     json_t *raw = json_object();
-    set_nz(raw, "cache", s->mem_cache);
-    set_nz(raw, "rss", s->mem_rss);
+    for (size_t i = 0; i < d->n_raw; i++)
+        json_object_set_new(raw, d->raw[i].key, u64(d->raw[i].value));
     if (json_object_size(raw))
         json_object_set_new(m, "raw", raw);
     else
@@ -96,34 +113,56 @@ static json_t *memory_json(const cgroup_stats *s)
     return m;
 }
 
-static json_t *blkio_json(const cgroup_stats *s)
+static json_t *blkio_entries(const cgroup_blkio_entry *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        set_nz(o, "major", v[i].major);
+        set_nz(o, "minor", v[i].minor);
+        json_object_set_new(o, "op", json_string(v[i].op));
+        set_nz(o, "value", v[i].value);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+/* Per device, as runc: v1 blkio.throttle.*_recursive, v2 io.stat. */
+static json_t *blkio_json(const cgroup_stats_detail *d)
 {
     json_t *b = json_object();
-    if (!s->has_io)
-        return b;
-    /* Totals over all devices (runc lists them per device: no major/minor here). */
-    json_t *bytes = json_array(), *ops = json_array();
-    json_array_append_new(bytes, json_pack("{s:s, s:o}", "op", "Read", "value", u64(s->io_read_bytes)));
-    json_array_append_new(bytes, json_pack("{s:s, s:o}", "op", "Write", "value", u64(s->io_write_bytes)));
-    json_array_append_new(ops, json_pack("{s:s, s:o}", "op", "Read", "value", u64(s->io_read_ops)));
-    json_array_append_new(ops, json_pack("{s:s, s:o}", "op", "Write", "value", u64(s->io_write_ops)));
-    json_object_set_new(b, "ioServiceBytesRecursive", bytes);
-    json_object_set_new(b, "ioServicedRecursive", ops);
+    if (d->n_io_bytes)
+        json_object_set_new(b, "ioServiceBytesRecursive", blkio_entries(d->io_bytes, d->n_io_bytes));
+    if (d->n_io_ops)
+        json_object_set_new(b, "ioServicedRecursive", blkio_entries(d->io_ops, d->n_io_ops));
     return b;
 }
 
-static json_t *stats_json(const cgroup_stats *s)
+static json_t *hugetlb_json(const cgroup_stats_detail *d)
+{
+    json_t *h = json_object();
+    for (size_t i = 0; i < d->n_hugetlb; i++) {
+        json_t *o = json_object();
+        set_nz(o, "usage", d->hugetlb[i].usage);
+        set_nz(o, "max", d->hugetlb[i].max);
+        json_object_set_new(o, "failcnt", u64(d->hugetlb[i].failcnt));
+        json_object_set_new(h, d->hugetlb[i].size, o);
+    }
+    return h;
+}
+
+static json_t *stats_json(const cgroup_stats *s, const cgroup_stats_detail *det)
 {
     json_t *d = json_object();
-    json_object_set_new(d, "cpu", cpu_json(s));
-    json_object_set_new(d, "memory", memory_json(s));
+    json_object_set_new(d, "cpu", cpu_json(s, det));
+    json_object_set_new(d, "memory", memory_json(s, det));
     json_t *pids = json_object();
     set_nz(pids, "current", s->pids_current);
     if (s->pids_limit != CG_UNLIMITED)   /* runc: 0 (omitted) for "max" */
         set_nz(pids, "limit", s->pids_limit);
     json_object_set_new(d, "pids", pids);
-    json_object_set_new(d, "blkio", blkio_json(s));
-    json_object_set_new(d, "hugetlb", json_object());
+    json_object_set_new(d, "blkio", blkio_json(det));
+    json_object_set_new(d, "hugetlb", hugetlb_json(det));
     json_object_set_new(d, "oom", json_pack("{s:o, s:o}", "events", u64(s->oom_events),
                                             "kills", u64(s->oom_kill)));
     json_t *psi = json_object();
@@ -137,13 +176,13 @@ static json_t *stats_json(const cgroup_stats *s)
     return d;
 }
 
-static int print_event(const char *id, rt_event_type type, const cgroup_stats *s, void *arg,
-                       capsa_err *e)
+static int print_event(const char *id, rt_event_type type, const cgroup_stats *s,
+                       const cgroup_stats_detail *d, void *arg, capsa_err *e)
 {
     (void)arg;
     json_t *ev = json_pack("{s:s, s:s}", "type", type == RT_EVENT_OOM ? "oom" : "stats", "id", id);
     if (type == RT_EVENT_STATS)
-        json_object_set_new(ev, "data", stats_json(s));
+        json_object_set_new(ev, "data", stats_json(s, d));
     char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(ev);
     /* One event per line, flushed: a reader sees each as it happens. */

@@ -40,9 +40,17 @@ const cmd_def cmd_table[] = {
      "  -f, --format table|json  output format (default table)\n"
      "  -q, --quiet              print only the ids\n", false},
     {"spec", cmd_spec, "write a default config.json",
-     "Usage: capsa spec [--bundle DIR] [--rootless]\n"
+     "Usage: capsa spec [--bundle DIR] [--rootless] [RESOURCE FLAGS]\n"
      "  -b, --bundle DIR  where to write config.json (default: .)\n"
-     "      --rootless    a spec for an unprivileged user (user namespace, no network ns)\n", false},
+     "      --rootless    a spec for an unprivileged user (user namespace, no network ns)\n"
+     "Resource flags (into linux.resources):\n"
+     "      --memory SIZE       memory limit (512k, 64m, 1g; -1 unlimited)\n"
+     "      --memory-swap SIZE  memory+swap limit (>= --memory; -1 unlimited swap)\n"
+     "      --cpus FLOAT        CPUs' worth of time: cpu.quota = FLOAT * 100000, period 100000\n"
+     "      --cpu-shares N      relative CPU weight (2..262144)\n"
+     "      --pids N            maximum number of tasks\n"
+     "      --cpuset CPUS       CPUs allowed (0-3,6)\n"
+     "      --io-weight N       block I/O weight (10..1000)\n", false},
     {"features", cmd_features, "print the features this runtime supports (runtime-spec features.md)",
      "Usage: capsa features\n", false},
     {"exec", cmd_exec, "run a new process in a running container",

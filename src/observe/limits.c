@@ -123,7 +123,7 @@ static void print_text(pid_t pid, const cgroup_stats *s, int cg_err, const char 
         }
         printf("  %-11s %s\n", "io", s->io_throttled ? s->io_max : "not throttled");
     }
-    printf("  %-11s", "namespaces");
+    printf("  %-11s ", "namespaces");
     static const char *const kinds[] = {"private", "host", "unknown"};
     int groups = 0;
     for (int k = 0; k < 3; k++) {
@@ -132,11 +132,11 @@ static void print_text(pid_t pid, const cgroup_stats *s, int cg_err, const char 
             if (strcmp(ns_state(h, p, (enum obs_ns)t), kinds[k]))
                 continue;
             if (!shown++)
-                printf("%s%s:", groups++ ? ";" : "", kinds[k]);
+                printf("%s%s:", groups++ ? "; " : "", kinds[k]);
             printf(" %s", obs_ns_proc_name((enum obs_ns)t));
         }
     }
-    printf("\n  %-11s", "rlimits");
+    printf("\n  %-11s", "rlimits"); /* each value below starts with a space */
     for (size_t i = 0; i < nrl; i++) {
         if (!rl[i].has)
             continue;

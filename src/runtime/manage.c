@@ -146,10 +146,13 @@ static uint64_t now_ns(void)
 static int emit_stats(const char *id, const char *path, rt_event_fn fn, void *arg, capsa_err *e)
 {
     cgroup_stats s;
+    cgroup_stats_detail d;
     int r = cgroup_stats_read(path, &s, e);
-    if (r < 0)
+    if (r < 0 || (r = cgroup_stats_detail_read(path, &d, e)) < 0)
         return r;
-    return fn(id, RT_EVENT_STATS, &s, arg, e);
+    r = fn(id, RT_EVENT_STATS, &s, &d, arg, e);
+    cgroup_stats_detail_free(&d);
+    return r;
 }
 
 /* One OOM watch read; *gone once the cgroup is removed. */
@@ -163,7 +166,7 @@ static int check_oom(const char *id, cgroup_oom_watch *w, bool *gone, rt_event_f
     }
     if (n <= 0)
         return n;
-    return fn(id, RT_EVENT_OOM, NULL, arg, e);
+    return fn(id, RT_EVENT_OOM, NULL, NULL, arg, e);
 }
 
 int rt_events(const rt_ctx *c, const char *id, uint64_t interval_ns, bool once,

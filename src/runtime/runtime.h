@@ -61,6 +61,7 @@ int proc_open_verified(pid_t pid, unsigned long long start);
 #include <stdint.h>
 
 #include "cgroup/stats.h"
+#include "cgroup/stats_detail.h"
 
 /* Apply resources to a created/running/paused container's cgroup (only the
  * fields set; device rules are left alone, like runc). */
@@ -72,9 +73,10 @@ int rt_resume(const rt_ctx *c, const char *id, capsa_err *e);
 int rt_pids(const rt_ctx *c, const char *id, pid_t **pids, size_t *n, capsa_err *e);
 
 typedef enum { RT_EVENT_STATS, RT_EVENT_OOM } rt_event_type;
-/* One event: stats (s set) or an OOM in the container (s NULL). <0 stops. */
+/* One event: stats (s and d set) or an OOM in the container (both NULL).
+ * Returning <0 stops. */
 typedef int (*rt_event_fn)(const char *id, rt_event_type type, const cgroup_stats *s,
-                           void *arg, capsa_err *e);
+                           const cgroup_stats_detail *d, void *arg, capsa_err *e);
 /* once: one stats event and return. Else stats now and every interval, and an
  * OOM event whenever the kernel reports one, until the container stops. The
  * container lock is not held while streaming. */

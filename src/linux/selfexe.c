@@ -1,0 +1,91 @@
+/* Running from a sealed copy of the capsa binary (see selfexe.h). */
+#include "linux/selfexe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/err.h"
+#include "util/fs.h"
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U  /* Linux 6.3: say we mean to exec it (vm.memfd_noexec) */
+#endif
+
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+extern char **environ;
+
+static bool already_sealed(int exefd)
+{
+    int seals = fcntl(exefd, F_GET_SEALS);
+    return seals >= 0 && (seals & SEALS) == SEALS;
+}
+
+static int copy_all(int from, int to, off_t size)
+{
+    off_t done = 0;
+    while (done < size) {
+        ssize_t n = sendfile(to, from, NULL, (size_t)(size - done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS) && done == 0)
+            break;  /* no sendfile between these files: plain copy below */
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        done += n;
+    }
+    char buf[65536];
+    while (done < size) {
+        ssize_t n = read(from, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        if (write_all(to, buf, (size_t)n) < 0)
+            return -errno;
+        done += n;
+    }
+    return 0;
+}
+
+int selfexe_ensure_sealed(int argc, char **argv)
+{
+    if (argc < 1 || !argv || argv[argc])
+        return -EINVAL;
+    const char *off = getenv("CAPSA_UNSAFE_NO_SEALED_EXE");
+    if (off && !strcmp(off, "1"))
+        return 0;
+    autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exefd < 0)
+        return -errno;
+    if (already_sealed(exefd)) {
+        /* comm would otherwise be the fd number fexecve used ("3"). */
+        const char *base = strrchr(argv[0], '/');
+        prctl(PR_SET_NAME, base ? base + 1 : argv[0], 0, 0, 0);
+        return 0;
+    }
+    struct stat st;
+    if (fstat(exefd, &st) < 0)
+        return -errno;
+    int memfd = memfd_create("capsa", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (memfd < 0 && errno == EINVAL)  /* before Linux 6.3 */
+        memfd = memfd_create("capsa", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (memfd < 0)
+        return -errno;
+    int r = copy_all(exefd, memfd, st.st_size);
+    if (r == 0 && fcntl(memfd, F_ADD_SEALS, SEALS) < 0)
+        r = -errno;
+    if (r == 0) {
+        fexecve(memfd, argv, environ);
+        r = -errno;
+    }
+    close(memfd);
+    return r;
+}

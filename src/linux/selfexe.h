@@ -1,0 +1,23 @@
+/* CVE-2019-5736: a container process that reaches the runtime's binary through
+ * /proc/PID/exe (for instance by making its /bin/sh "#!/proc/self/exe" and
+ * waiting for `capsa exec`) could reopen it for writing and replace the host's
+ * capsa. The verbs that put processes into containers therefore run from a
+ * sealed in-memory copy of the binary, never from the host file. */
+#ifndef CAPSA_SELFEXE_H
+#define CAPSA_SELFEXE_H
+
+/* If /proc/self/exe is not already a sealed memfd, copy it into one
+ * (MFD_CLOEXEC|MFD_ALLOW_SEALING, sealed against write, grow, shrink and further
+ * sealing) and fexecve it with the same argv and environment: on success this
+ * does not return. Returns 0 when already running from a sealed copy, or a
+ * negative errno (the caller must not go on to create container processes).
+ * The copy is made in the caller's cgroup, before any container cgroup exists,
+ * so it is never charged to a container's memory limit.
+ *
+ * CAPSA_UNSAFE_NO_SEALED_EXE=1 in the environment skips the copy; it exists for
+ * the escape test that shows the attack works without the protection, and is
+ * never needed otherwise (anyone who sets capsa's environment could also set
+ * LD_PRELOAD, so it gives an attacker nothing new). */
+int selfexe_ensure_sealed(int argc, char **argv);
+
+#endif
