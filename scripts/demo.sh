@@ -16,7 +16,7 @@ trap cleanup EXIT INT TERM
 
 "$here/mkrootfs.sh" "$tmp/bundle/rootfs"
 cd "$tmp/bundle"
-"$capsa" spec
+"$capsa" spec --memory 64m --cpus 0.5 --pids 64
 # The default spec is locked down; the demo adds the three namespaces it leaves
 # out (user, time, plus cgroup already there) and a hostname.
 /usr/bin/python3 - <<'PY'
@@ -37,3 +37,25 @@ echo "== capsa run $id (all eight namespaces, hostname capsa-demo)"
 "$capsa" --root "$root" run "$id"
 echo "== host namespaces, for comparison"
 for n in cgroup ipc mnt net pid time user uts; do echo "$n -> $(readlink /proc/self/ns/$n)"; done
+
+# A busy container under the limits: a CPU loop and some memory, then look at it.
+/usr/bin/python3 - <<'PY'
+import json
+c = json.load(open("config.json"))
+c["process"]["args"] = ["sh", "-c", "head -c 20000000 /dev/zero > /dev/shm/fill; "
+                        "while :; do :; done"]
+json.dump(c, open("config.json", "w"), indent=2)
+PY
+echo
+echo "== capsa run --detach $id (memory 64 MiB, 0.5 CPU, 64 pids), busy"
+"$capsa" --root "$root" run --detach "$id"
+sleep 1
+echo
+echo "== capsa audit $id"
+"$capsa" --root "$root" audit --color never "$id" || true
+echo
+echo "== capsa stats $id"
+"$capsa" --root "$root" stats --color never "$id" || true
+echo
+"$capsa" --root "$root" delete --force "$id"
+echo "deleted $id; nothing left behind"

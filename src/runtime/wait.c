@@ -117,7 +117,8 @@ int rt_wait(pid_t pid, int master, int *status, capsa_err *e)
         struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
                               {.fd = in_open ? 0 : -1, .events = POLLIN},
                               {.fd = out_open ? master : -1, .events = POLLIN}};
-        if (poll(p, 3, -1) < 0 && errno != EINTR) {
+        /* The timeout re-checks waitpid even if a SIGCHLD was lost. */
+        if (poll(p, 3, 1000) < 0 && errno != EINTR) {
             r = cerr_sys(e, errno, "poll");
             break;
         }
