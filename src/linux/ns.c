@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "util/fs.h"
@@ -26,8 +28,68 @@ static int write_map(pid_t pid, const char *file, const spec_idmaps *m, capsa_er
     return 0;
 }
 
+/* newuidmap/newgidmap (package uidmap) write ranges that /etc/subuid and
+ * /etc/subgid grant to an unprivileged user. */
+static int map_helper(const char *tool, pid_t pid, const spec_idmaps *m, capsa_err *e)
+{
+    char *argv[3 + 3 * 64 + 1];
+    char nums[3 * 64][16], pidbuf[16];
+    size_t k = 0;
+    if (m->n > 64)
+        return cerr_set(e, E2BIG, "%s: too many ranges", tool);
+    argv[k++] = (char *)tool;
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+    argv[k++] = pidbuf;
+    for (size_t i = 0; i < m->n; i++) {
+        uint32_t v[3] = {m->v[i].container_id, m->v[i].host_id, m->v[i].size};
+        for (int j = 0; j < 3; j++) {
+            snprintf(nums[3 * i + j], sizeof nums[0], "%u", v[j]);
+            argv[k++] = nums[3 * i + j];
+        }
+    }
+    argv[k] = NULL;
+    pid_t c = fork();
+    if (c < 0)
+        return cerr_sys(e, errno, "fork %s", tool);
+    if (c == 0) {
+        execvp(tool, argv);
+        dprintf(2, "capsa: %s: %s (install the uidmap package)\n", tool, strerror(errno));
+        _exit(127);
+    }
+    int st;
+    while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st))
+        return cerr_set(e, EPERM, "%s refused the mapping: check the ranges in /etc/sub%cid for uid %u",
+                        tool, tool[3] == 'u' ? 'u' : 'g', (unsigned)getuid());
+    return 0;
+}
+
+/* One range mapping the caller's own id needs no helper (with setgroups denied). */
+static bool own_id_only(const spec_idmaps *m, uint32_t id)
+{
+    return m->n == 1 && m->v[0].size == 1 && m->v[0].host_id == id;
+}
+
 int ns_write_id_maps(pid_t pid, const spec_linux *l, capsa_err *e)
 {
+    if (geteuid() != 0) {
+        int r;
+        if (own_id_only(&l->uid_mappings, getuid()))
+            r = write_map(pid, "uid_map", &l->uid_mappings, e);
+        else
+            r = map_helper("newuidmap", pid, &l->uid_mappings, e);
+        if (r < 0)
+            return r;
+        if (own_id_only(&l->gid_mappings, getgid())) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+            if (fs_write_str(path, "deny", e) < 0)
+                return cerr_wrap(e, "deny setgroups");
+            return write_map(pid, "gid_map", &l->gid_mappings, e);
+        }
+        return map_helper("newgidmap", pid, &l->gid_mappings, e);
+    }
     int r = write_map(pid, "uid_map", &l->uid_mappings, e);
     if (r == 0)
         r = write_map(pid, "gid_map", &l->gid_mappings, e);

@@ -219,7 +219,11 @@ static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
     capsa_err e = {0};
     sock = lift_fd(sock, c->preserve_fds);
     close_fds_except(c->preserve_fds, sock, c->state_dirfd);
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* Non-dumpable before any namespace is joined; an unprivileged parent must
+     * still open /proc/PID/uid_map, so then only after the maps are written. */
+    bool rootless = geteuid() != 0;
+    if (!rootless)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (sync_expect(sock, MSG_GO, &e) < 0)
         sync_die(sock, &e);
@@ -231,6 +235,8 @@ static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
     }
     if (stage1_namespaces(c, sock, &e) < 0)
         sync_die(sock, &e);
+    if (rootless)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     fork_final(sock, init_entry, c);
 }
 

@@ -32,6 +32,7 @@ struct spawn_arg {
     cstate *st;
     const char *console_socket;
     int master;              /* kept for a foreground run's terminal proxy */
+    bool no_cgroup;          /* rootless without delegation: none was made */
 };
 
 static int take_console(int fd, void *arg, capsa_err *e)
@@ -70,10 +71,37 @@ static int listen_fds(spec_process *p)
     return n;
 }
 
+/* The limits a config asks for, named for the rootless warning. */
+static void requested_limits(const spec_resources *r, char *buf, size_t len)
+{
+    buf[0] = 0;
+    const struct { bool on; const char *name; } l[] = {
+        {r->memory.has_limit, "memory"}, {r->memory.has_swap, "swap"},
+        {r->cpu.has_quota || r->cpu.has_shares, "cpu"}, {r->cpu.cpus != NULL, "cpuset"},
+        {r->has_pids, "pids"}, {r->blkio.present, "blockIO"},
+    };
+    for (size_t i = 0; i < sizeof l / sizeof *l; i++)
+        if (l[i].on)
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", *buf ? ", " : "", l[i].name);
+}
+
 static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
 {
     struct spawn_arg *a = arg;
-    return cgroup_setup(a->path, a->res, pid, e);
+    int r = cgroup_setup(a->path, a->res, pid, e);
+    if (r == 0 || geteuid() == 0 || (e->code != EACCES && e->code != EPERM && e->code != EROFS))
+        return r;
+    /* Rootless without a delegated cgroup: run without one, and say once which
+     * limits are not applied rather than pretend they are. */
+    char limits[128];
+    requested_limits(a->res, limits, sizeof limits);
+    fprintf(stderr, "capsa: warning: no cgroup delegated to uid %u (%s): %s\n",
+            (unsigned)geteuid(), e->msg, *limits ? limits : "no limits requested");
+    if (*limits)
+        fprintf(stderr, "capsa: warning: limits NOT applied: %s\n", limits);
+    cerr_clear(e);
+    a->no_cgroup = true;
+    return 0;
 }
 
 /* runtime-spec: the notify fd goes to listenerPath with the container state. */
@@ -257,6 +285,10 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     if (r == 0) {
         st.pid = pid;
         st.pid_start = proc_start_time(pid);
+        if (cga.no_cgroup) {
+            free(st.cgroup_path);
+            st.cgroup_path = NULL;
+        }
         r = state_write(dirfd, &st, e);
     }
     if (r == 0 && o->pid_file)
