@@ -22,7 +22,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/capsa
 
-.PHONY: all deps demo check unit integration install clean bench
+.PHONY: all deps demo check unit integration security vm install clean bench
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -39,7 +39,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ)
 deps:
 	@scripts/deps.sh
 
-demo: deps
+demo:
+	@scripts/deps.sh --no-vm
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(BIN)
 
@@ -49,9 +50,14 @@ unit: $(UNIT_BIN)
 integration: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
+# The pure cgroup v2 suite in a qemu guest (tests/vm/README.md); SKIPPED without qemu.
+vm: $(BIN)
+	CAPSA=$(abspath $(BIN)) $(PYTHON) tests/vm/run.py $(VM_ARGS)
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory vm
 	@$(MAKE) --no-print-directory integration
 
 install: $(BIN)

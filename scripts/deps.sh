@@ -4,12 +4,23 @@
 set -eu
 PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
 libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux"
+# The pure cgroup v2 test guest (tests/vm): qemu and a Debian kernel with its modules.
+# `deps.sh --no-vm` (make demo) leaves them out.
+if [ "${1:-}" != "--no-vm" ] && [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
+    PKGS="$PKGS qemu-system-x86 linux-image-amd64"
+fi
 [ "${1:-}" = "--print" ] && { echo $PKGS; exit 0; }
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
+# The kernel package needs an initramfs generator; where none is installed, take the
+# tiny one (initramfs-tools would pull in udev and systemd; the guest brings its own).
+case " $missing " in *" linux-image-amd64 "*)
+    dpkg-query -W -f='${Status}\n' initramfs-tools dracut tiny-initramfs 2>/dev/null |
+        grep -q "install ok installed" || missing="$missing tiny-initramfs" ;;
+esac
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "deps.sh: missing packages:$missing (run as root to install them)" >&2

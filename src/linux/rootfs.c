@@ -3,14 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <linux/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -95,24 +93,54 @@ static int readonly_paths(int rootfd, const spec_strv *paths, capsa_err *e)
     return 0;
 }
 
-/* Sysctls go through the container's own procfs, checked to be procfs, so a
- * symlink planted in the image cannot redirect the write (CVE-2025-52881). */
-static int write_sysctls(int rootfd, const spec_map *m, capsa_err *e)
+/* Declared in resolve.h once the lead adds them there (see docs/security.md). */
+int procfs_write(const char *rel, const char *buf, size_t len, capsa_err *e);
+
+/* Only sysctls that live in a namespace the container has of its own may be
+ * set: anything else would change the host (runc refuses the same list). */
+static const char *sysctl_refusal(const spec_linux *l, const char *key)
 {
+    static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                      "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                      "kernel.shmmni", "kernel.shm_rmid_forced"};
+    char k[256];
+    snprintf(k, sizeof k, "%s", key);
+    if (strchr(k, '/'))  /* "net/ipv4/conf/eth0.100/forwarding" form */
+        for (char *c = k; *c; c++)
+            if (*c == '/')
+                *c = '.';
+    bool is_ipc = !strncmp(k, "fs.mqueue.", 10);
+    for (size_t i = 0; i < sizeof ipc / sizeof *ipc; i++)
+        is_ipc |= !strcmp(k, ipc[i]);
+    if (is_ipc)
+        return l->ns[NS_IPC].present ? NULL : "is not allowed in the host's ipc namespace";
+    if (!strncmp(k, "net.", 4))
+        return l->ns[NS_NET].present ? NULL : "is not allowed in the host's network namespace";
+    if (!strcmp(k, "kernel.domainname") && l->ns[NS_UTS].present)
+        return NULL;
+    if (!strcmp(k, "kernel.hostname") && l->ns[NS_UTS].present)
+        return "conflicts with the hostname field";
+    return "is not in a separate kernel namespace";
+}
+
+/* Sysctls are written through a private procfs instance, never through a path
+ * in the container's root, so neither a symlink in the image nor a mount over
+ * /proc/sys can redirect the write (CVE-2025-52881). */
+static int write_sysctls(const spec_linux *l, capsa_err *e)
+{
+    const spec_map *m = &l->sysctl;
     for (size_t i = 0; i < m->n; i++) {
+        const char *why = sysctl_refusal(l, m->v[i].key);
+        if (why)
+            return cerr_set(e, EPERM, "sysctl %s %s", m->v[i].key, why);
         char path[512];
-        snprintf(path, sizeof path, "/proc/sys/%s", m->v[i].key);
-        for (char *c = path + 10; *c; c++)
-            if (*c == '.')
-                *c = '/';
-        autoclose int fd = root_open(rootfd, path, O_WRONLY | O_NOFOLLOW, e);
-        if (fd < 0)
-            return cerr_wrap(e, "sysctl %s", m->v[i].key);
-        struct statfs sfs;
-        if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-            return cerr_set(e, EPERM, "sysctl %s: %s is not on procfs", m->v[i].key, path);
-        if (write_all(fd, m->v[i].value, strlen(m->v[i].value)) < 0)
-            return cerr_sys(e, errno, "sysctl %s=%s", m->v[i].key, m->v[i].value);
+        snprintf(path, sizeof path, "sys/%s", m->v[i].key);
+        if (!strchr(m->v[i].key, '/'))
+            for (char *c = path + 4; *c; c++)
+                if (*c == '.')
+                    *c = '/';
+        if (procfs_write(path, m->v[i].value, strlen(m->v[i].value), e) < 0)
+            return cerr_wrap(e, "sysctl %s=%s", m->v[i].key, m->v[i].value);
     }
     return 0;
 }
@@ -154,9 +182,12 @@ int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
     if (s->linux.rootfs_propagation &&
         (prop = propagation_of(s->linux.rootfs_propagation, e, &r), r < 0))
         return r;
-    if (mount(NULL, "/", NULL, (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop, NULL) < 0)
-        return cerr_sys(e, errno, "set propagation of / to %s",
-                        s->linux.rootfs_propagation ? s->linux.rootfs_propagation : "rslave");
+    /* Always rslave first, whatever rootfsPropagation says: a non-recursive
+     * "private" would leave the rest shared with the host, our mounts would
+     * leak there and pivot_root would refuse a shared parent. The configured
+     * propagation is applied to the new root after pivot_root. */
+    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        return cerr_sys(e, errno, "set propagation of / to rslave");
     if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return cerr_sys(e, errno, "bind mount root %s", c->rootfs);
     autoclose int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -173,17 +204,12 @@ int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
     }
     if ((r = dev_setup(rootfd, s, c->in_userns, dev_tmpfs, e)) < 0)
         return r;
-    if ((r = write_sysctls(rootfd, &s->linux.sysctl, e)) < 0)
+    if ((r = write_sysctls(&s->linux, e)) < 0)
         return r;
     if ((r = mask_paths(rootfd, &s->linux.masked_paths, e)) < 0)
         return r;
     if ((r = readonly_paths(rootfd, &s->linux.readonly_paths, e)) < 0)
         return r;
-    if (s->linux.rootfs_propagation) {
-        char p[32];
-        if (mount(NULL, fd_path(rootfd, p), NULL, prop, NULL) < 0)
-            return cerr_sys(e, errno, "set rootfs propagation %s", s->linux.rootfs_propagation);
-    }
     /* runc creates a missing cwd; do it while the root may still be written. */
     if (s->process.cwd) {
         capsa_err ignore;
@@ -195,6 +221,8 @@ int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
         return r;
     if ((r = do_pivot(c->rootfs, c->no_pivot, e)) < 0)
         return r;
+    if (s->linux.rootfs_propagation && mount(NULL, "/", NULL, prop, NULL) < 0)
+        return cerr_sys(e, errno, "set rootfs propagation %s", s->linux.rootfs_propagation);
     if (s->root_readonly) {
         autoclose int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || mount_setattr_fd(fd, MOUNT_ATTR_RDONLY, 0, false, e) < 0)
