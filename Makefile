@@ -54,6 +54,11 @@ integration: $(BIN)
 vm: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) tests/vm/run.py $(VM_ARGS)
 
+# capsa against crun and runc, interleaved (bench/bench.py); BENCH_ARGS="--runs 50".
+bench: $(BIN)
+	@scripts/deps.sh --bench
+	CAPSA=$(abspath $(BIN)) $(PYTHON) bench/bench.py $(BENCH_ARGS)
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit

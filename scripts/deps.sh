@@ -9,6 +9,8 @@ libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-
 if [ "${1:-}" != "--no-vm" ] && [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
     PKGS="$PKGS qemu-system-x86 linux-image-amd64"
 fi
+# `deps.sh --bench` (make bench): the runtimes capsa is measured against.
+[ "${1:-}" = "--bench" ] && PKGS="$PKGS crun runc time"
 [ "${1:-}" = "--print" ] && { echo $PKGS; exit 0; }
 missing=""
 for p in $PKGS; do
