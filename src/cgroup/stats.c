@@ -275,14 +275,32 @@ static void read_cpuset(const cgroup_stats_dir *c, cgroup_stats *o)
     }
 }
 
+/* The root cgroup: no limit; usage is the host's (MemTotal - MemAvailable). */
+static void root_memory(cgroup_stats *o)
+{
+    autofree char *mi = rd("/proc", "meminfo");
+    uint64_t total = 0, avail = 0;
+    char *p;
+    if (mi && (p = strstr(mi, "MemTotal:")))
+        total = strtoull(p + 9, NULL, 10) * 1024;
+    if (mi && (p = strstr(mi, "MemAvailable:")))
+        avail = strtoull(p + 13, NULL, 10) * 1024;
+    o->has_memory = true;
+    o->mem_usage = total > avail ? total - avail : 0;
+}
+
 static void read_memory(const cgroup_stats_dir *m, cgroup_stats *o)
 {
     if (!m->dir || !cg_dir_exists(m->dir))
         return;
     autofree char *st = rd(m->dir, "memory.stat");
     if (m->v2) {
-        if (!rd_u64(m->dir, "memory.current", &o->mem_usage))
+        if (!rd_u64(m->dir, "memory.current", &o->mem_usage)) {
+            /* The v2 root has no memory files and no limit: it is the whole host. */
+            if (m->top && !strcmp(m->dir, m->top))
+                root_memory(o);
             return;
+        }
         o->has_memory = true;
         rd_u64(m->dir, "memory.max", &o->mem_limit);
         rd_u64(m->dir, "memory.peak", &o->mem_peak);

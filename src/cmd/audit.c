@@ -89,8 +89,9 @@ static int audit_one(const obs_target *t, const audit_opts *o, json_t *out, obs_
     return 0;
 }
 
-static int run(cmd_ctx *c, const audit_opts *o, json_t *targets, obs_level *worst,
-               const char **id, capsa_err *e)
+/* On error *fail_id (malloc'd) names the container that failed, if any. */
+static int run(cmd_ctx *c, const audit_opts *o, const char *id, json_t *targets,
+               obs_level *worst, char **fail_id, capsa_err *e)
 {
     obs_target t;
     int r;
@@ -108,12 +109,11 @@ static int run(cmd_ctx *c, const audit_opts *o, json_t *targets, obs_level *wors
             return r;
     } else {
         ids = xcalloc(1, sizeof *ids);
-        ids[n++] = xstrdup(*id);
+        ids[n++] = xstrdup(id);
     }
     size_t audited = 0;
     r = 0;
     for (size_t i = 0; i < n && r >= 0; i++) {
-        *id = ids[i];
         capsa_err e2;
         int rr = obs_target_container(c->rt.root, ids[i], &t, o->all ? &e2 : e);
         if (rr < 0) {
@@ -133,11 +133,11 @@ static int run(cmd_ctx *c, const audit_opts *o, json_t *targets, obs_level *wors
                 putchar('\n');
         }
         obs_target_free(&t);
+        if (r < 0)
+            *fail_id = xstrdup(ids[i]);
     }
     if (r >= 0 && o->all && !audited && !targets)
         printf("no running containers in %s\n", c->rt.root);
-    if (r >= 0)
-        *id = NULL;
     obs_ids_free(ids, n);
     return r;
 }
@@ -154,10 +154,11 @@ int cmd_audit(cmd_ctx *c, int argc, char **argv, capsa_err *e)
     bool json = !strcmp(o.format, "json");
     json_t *targets = json ? json_array() : NULL;
     obs_level worst = OBS_PASS;
-    r = run(c, &o, targets, &worst, &id, e);
+    autofree char *fail_id = NULL;
+    r = run(c, &o, id, targets, &worst, &fail_id, e);
     if (r < 0) {
         json_decref(targets);
-        return obs_cli_error("audit", id, e);
+        return obs_cli_error("audit", fail_id, e);
     }
     int code = obs_exit_code(worst, o.strict);
     if (json) {

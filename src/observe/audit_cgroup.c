@@ -46,6 +46,11 @@ obs_level audit_devices_list(const char *list, char *why, size_t n)
     return worst;
 }
 
+#define MEM_FIX "linux.resources.memory.limit (capsa spec --memory 256m)"
+#define PIDS_FIX "linux.resources.pids.limit (capsa spec --pids 100)"
+#define CPU_FIX "linux.resources.cpu.quota and period (capsa spec --cpus 0.5)"
+#define IO_FIX "linux.resources.blockIO.throttleReadBpsDevice/WriteBpsDevice/...IOPSDevice"
+
 static void fmt_limit(char *buf, size_t n, uint64_t v)
 {
     obs_fmt_bytes(buf, n, (unsigned long long)v);
@@ -54,14 +59,13 @@ static void fmt_limit(char *buf, size_t n, uint64_t v)
 static void check_memory(audit_ctx *c, const cgroup_stats *s)
 {
     if (!s->has_memory) {
-        obs_add(c->r, OBS_SKIP, "cgroups", "cgroup.memory", NULL,
-                "no memory controller for this process");
+        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.memory", MEM_FIX,
+                "no memory controller for this cgroup (not mounted or not enabled): no limit");
         return;
     }
     char lim[32];
     if (s->mem_limit_eff == CG_UNLIMITED) {
-        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.memory",
-                "linux.resources.memory.limit (capsa spec --memory 256m)",
+        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.memory", MEM_FIX,
                 "no memory limit: can use all host memory and wake the host's OOM killer");
         return;
     }
@@ -73,13 +77,12 @@ static void check_memory(audit_ctx *c, const cgroup_stats *s)
 static void check_pids(audit_ctx *c, const cgroup_stats *s)
 {
     if (!s->has_pids) {
-        obs_add(c->r, OBS_SKIP, "cgroups", "cgroup.pids", NULL,
-                "no pids controller for this process");
+        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.pids", PIDS_FIX,
+                "no pids controller for this cgroup (not mounted or not enabled): no limit");
         return;
     }
     if (s->pids_limit_eff == CG_UNLIMITED)
-        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.pids",
-                "linux.resources.pids.limit (capsa spec --pids 100)",
+        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.pids", PIDS_FIX,
                 "no pids limit: a fork bomb exhausts the host's pids");
     else
         obs_add(c->r, OBS_PASS, "cgroups", "cgroup.pids", NULL, "limit %" PRIu64 "%s",
@@ -91,7 +94,8 @@ static void check_cpu(audit_ctx *c, const cgroup_stats *s)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (!s->has_cpu) {
-        obs_add(c->r, OBS_SKIP, "cgroups", "cgroup.cpu", NULL, "no cpu controller for this process");
+        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.cpu", CPU_FIX,
+                "no cpu controller for this cgroup (not mounted or not enabled): no quota");
         return;
     }
     if (s->cpu_limit_eff > 0)
@@ -100,15 +104,16 @@ static void check_cpu(audit_ctx *c, const cgroup_stats *s)
         obs_add(c->r, OBS_PASS, "cgroups", "cgroup.cpu", NULL, "cpuset %s: %u of %ld CPUs",
                 s->cpuset_cpus, s->cpuset_ncpus, ncpu);
     else
-        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.cpu",
-                "linux.resources.cpu.quota and period (capsa spec --cpus 0.5)",
+        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.cpu", CPU_FIX,
                 "no cpu quota: can keep all %ld host CPUs busy", ncpu);
 }
 
 static void check_io(audit_ctx *c, const cgroup_stats *s)
 {
     if (!s->has_io) {
-        obs_add(c->r, OBS_SKIP, "cgroups", "cgroup.io", NULL, "no io/blkio controller for this process");
+        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.io", IO_FIX,
+                "no io/blkio controller for this cgroup (not mounted or not enabled): "
+                "unthrottled");
         return;
     }
     if (s->io_throttled) {
@@ -116,8 +121,7 @@ static void check_io(audit_ctx *c, const cgroup_stats *s)
         snprintf(first, sizeof first, "%.*s", (int)strcspn(s->io_max, "\n"), s->io_max);
         obs_add(c->r, OBS_PASS, "cgroups", "cgroup.io", NULL, "throttled (%s)", first);
     } else {
-        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.io",
-                "linux.resources.blockIO.throttleReadBpsDevice/WriteBpsDevice/...IOPSDevice",
+        obs_add(c->r, OBS_WARN, "cgroups", "cgroup.io", IO_FIX,
                 "io unthrottled: can saturate the host's disks");
     }
 }

@@ -18,6 +18,7 @@ typedef struct {
     obs_mounts m;       /* the target's */
     obs_mounts host;    /* the host's (PID 1 when readable, else ours) */
     char root[64];      /* /proc/PID/root: paths as the target sees them */
+    bool blind;         /* root not enterable (EACCES): no look inside */
 } mctx;
 
 static bool exists_in(const mctx *x, const char *path, struct stat *st)
@@ -27,15 +28,22 @@ static bool exists_in(const mctx *x, const char *path, struct stat *st)
     return lstat(full, st) == 0;
 }
 
+/* A /proc or /sys file as the target sees it; when its root cannot be
+ * entered (not root), our own view: the same kernel decides what exists. */
+static bool kernel_file_exists(const mctx *x, const char *path)
+{
+    struct stat st;
+    return x->blind ? lstat(path, &st) == 0 : exists_in(x, path, &st);
+}
+
 /* path must be served by a read-only mount of fstype (or not be there). */
 static void ro_check(mctx *x, const char *path, const char *fstype, obs_level lvl,
                      const char *check, const char *fix, const char *why)
 {
     const obs_mount *m = obs_mount_covering(&x->m, path);
-    struct stat st;
     if (!m || strcmp(m->fstype, fstype))
         obs_add(x->c->r, OBS_PASS, "mounts", check, NULL, "%s: no %s mounted there", path, fstype);
-    else if (!exists_in(x, path, &st))
+    else if (!kernel_file_exists(x, path))
         obs_add(x->c->r, OBS_PASS, "mounts", check, NULL, "%s: absent", path);
     else if (obs_mount_ro(m))
         obs_add(x->c->r, OBS_PASS, "mounts", check, NULL, "%s: read-only", path);
@@ -166,7 +174,11 @@ static void check_host_paths(mctx *x)
     if (!fails && !warns)
         obs_add(x->c->r, OBS_PASS, "mounts", "mount.host_root", NULL,
                 "no host root or sensitive host directory mounted");
-    if (!socks)
+    if (!socks && x->blind)
+        obs_add(x->c->r, OBS_SKIP, "mounts", "mount.socket", NULL,
+                "no engine socket by name; cannot look inside %s for others (run as root)",
+                x->root);
+    else if (!socks)
         obs_add(x->c->r, OBS_PASS, "mounts", "mount.socket", NULL, "no unix socket mounted");
 }
 
@@ -257,8 +269,7 @@ static void check_masked(mctx *x)
     char open_list[512] = "";
     bool kcore = false;
     for (int i = 0; masked[i]; i++) {
-        struct stat st;
-        if (!exists_in(x, masked[i], &st) || obs_mount_at(&x->m, masked[i]))
+        if (!kernel_file_exists(x, masked[i]) || obs_mount_at(&x->m, masked[i]))
             continue;
         /* Only paths of a real procfs/sysfs expose anything. */
         const obs_mount *m = obs_mount_covering(&x->m, masked[i]);
@@ -277,9 +288,9 @@ static void check_masked(mctx *x)
     char rw[256] = "";
     static const char *const ro_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", NULL};
     for (int i = 0; ro_paths[i]; i++) {
-        struct stat st;
         const obs_mount *m = obs_mount_covering(&x->m, ro_paths[i]);
-        if (!m || strcmp(m->fstype, "proc") || obs_mount_ro(m) || !exists_in(x, ro_paths[i], &st))
+        if (!m || strcmp(m->fstype, "proc") || obs_mount_ro(m) ||
+            !kernel_file_exists(x, ro_paths[i]))
             continue;
         size_t l = strlen(rw);
         snprintf(rw + l, sizeof rw - l, "%s%s", l ? ", " : "", ro_paths[i]);
@@ -311,6 +322,8 @@ void audit_mounts(audit_ctx *c)
         obs_add(c->r, OBS_SKIP, "mounts", "mounts", NULL, "%s", e.msg);
         return;
     }
+    struct stat st;
+    x.blind = stat(x.root, &st) < 0 && errno != ENOENT;
     if (!pid1_is_host() || obs_mounts_read(1, &x.host, &e) < 0)
         obs_mounts_read(getpid(), &x.host, &e);
     check_rootfs(&x);

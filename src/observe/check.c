@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +221,11 @@ static void check_cgroups(obs_report *r, json_t *host)
                     "no cgroup delegated to this user (%s): rootless containers get no limits",
                     h.v2_own);
     }
+    else if (geteuid() != 0)
+        obs_add(r, OBS_WARN, "cgroups", "cgroup.delegation",
+                "boot with systemd.unified_cgroup_hierarchy=1 and delegate a cgroup v2 subtree",
+                "cgroup v1 controllers are not delegated to unprivileged users: rootless "
+                "containers get no limits");
     struct stat st;
     if (stat("/proc/pressure/cpu", &st) == 0)
         obs_add(r, OBS_PASS, "cgroups", "cgroup.psi", NULL, "pressure stall information available");
@@ -289,11 +293,28 @@ static void check_idmap_tool(obs_report *r, const char *name)
             "%s not found: rootless containers can map only the caller's own id", name);
 }
 
+/* The user name of uid from /etc/passwd (not getpwuid: NSS would need glibc's
+ * shared modules at run time, and `capsa limits`/`check` must work as a
+ * static binary copied into any image). NULL if not listed. malloc'd. */
+static char *user_name(uid_t uid)
+{
+    autofree char *pw = slurp("/etc/passwd");
+    for (const char *l = pw; l && *l;) {
+        const char *nl = strchrnul(l, '\n');
+        const char *c1 = memchr(l, ':', (size_t)(nl - l));
+        const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(nl - c1 - 1)) : NULL;
+        char *end;
+        if (c2 && strtoul(c2 + 1, &end, 10) == uid && end > c2 + 1 && *end == ':')
+            return strndup(l, (size_t)(c1 - l));
+        l = *nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
 static void check_subids(obs_report *r, json_t *host)
 {
     uid_t uid = geteuid();
-    struct passwd *pw = getpwuid(uid);
-    const char *name = pw ? pw->pw_name : NULL;
+    autofree char *name = user_name(uid);
     json_object_set_new(host, "user", json_pack("{s:i, s:o}", "uid", (int)uid, "name",
                                                 name ? json_string(name) : json_null()));
     static const char *const files[] = {"/etc/subuid", "/etc/subgid"};

@@ -134,6 +134,16 @@ bool units_cpu_list_valid(const char *s)
             if (b < a)
                 return false;
             p = end;
+            /* the kernel's group syntax: "0-15:2/4" (2 of every 4) */
+            if (*p == ':') {
+                if (!isdigit((unsigned char)*++p))
+                    return false;
+                strtoul(p, &end, 10);
+                if (*(p = end) != '/' || !isdigit((unsigned char)*++p))
+                    return false;
+                strtoul(p, &end, 10);
+                p = end;
+            }
         }
         if (!*p)
             return true;

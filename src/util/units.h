@@ -17,7 +17,7 @@ int units_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Go time.ParseDuration subset: sequence of NUMBER UNIT with units ns, us,
  * ms, s, m, h (fractions allowed); result in nanoseconds. */
 int units_parse_duration(const char *s, uint64_t *ns);
-/* "0", "0-3", "0,2,4-7": the kernel's cpuset list syntax. */
+/* "0", "0-3", "0,2,4-7", "0-15:2/4": the kernel's cpuset list syntax. */
 bool units_cpu_list_valid(const char *s);
 /* 67108864 -> "64 MiB", 1536 -> "1.5 KiB", 100 -> "100 B". */
 void units_format_size(uint64_t bytes, char *buf, size_t n);

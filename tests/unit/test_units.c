@@ -60,7 +60,8 @@ static void test_cpu_lists(void **state)
     assert_true(units_cpu_list_valid("0"));
     assert_true(units_cpu_list_valid("0-3"));
     assert_true(units_cpu_list_valid("0,2,4-7"));
-    static const char *const bad[] = {"", "a", "0-", "-1", "3-1", "0,,1", "0,", "1 2", NULL};
+    assert_true(units_cpu_list_valid("0-15:2/4,20"));
+    static const char *const bad[] = {"", "a", "0-", "-1", "3-1", "0,,1", "0,", "1 2", "0-3:2", "0-3:/4", NULL};
     for (int i = 0; bad[i]; i++)
         assert_false(units_cpu_list_valid(bad[i]));
 }
