@@ -1,5 +1,6 @@
 /* capsa: an OCI runtime, sandbox front-end and isolation observatory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,38 @@ static bool systemd_running(void)
     return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* --preserve-fds N (and LISTEN_FDS) hand fds 3..3+N-1 to the container. Fill the
+ * unused ones with close-on-exec /dev/null before capsa opens anything, so none of capsa's own
+ * descriptors (log file, locked state directory, ...) can land in that range and
+ * leak into the container. */
+static void reserve_preserved_fds(int argc, char **argv)
+{
+    long n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--preserve-fds") && i + 1 < argc)
+            v = argv[i + 1];
+        else if (!strncmp(argv[i], "--preserve-fds=", 15))
+            v = argv[i] + 15;
+        if (v && atol(v) > n)
+            n = atol(v);
+    }
+    const char *lf = getenv("LISTEN_FDS"), *lp = getenv("LISTEN_PID");
+    if (lf && lp && atol(lp) == (long)getpid() && atol(lf) > 0 && atol(lf) <= 1000)
+        n += atol(lf);
+    if (n > 1000)
+        n = 1000;
+    for (int fd = 3; fd < 3 + n; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            /* Close-on-exec: a placeholder, never passed on. */
+            int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (nfd >= 0 && nfd != fd) {
+                dup3(nfd, fd, O_CLOEXEC);
+                close(nfd);
+            }
+        }
+}
+
 int main(int argc, char **argv)
 {
     const char *root = NULL, *log_file = NULL, *log_format = NULL;
@@ -59,6 +92,7 @@ int main(int argc, char **argv)
     int i = 1;
     capsa_err e = {0};
 
+    reserve_preserved_fds(argc, argv);
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
         const char *val = NULL;

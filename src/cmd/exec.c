@@ -38,6 +38,8 @@ int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
     rt_exec_opts o = {0};
     autofree char **env = NULL, **caps = NULL;
     size_t nenv = 0, ncaps = 0;
+    const char *gids = NULL;
+    autofree char *gids_owned = NULL;
     int r = 0;
     optind = 0;
     for (;;) {
@@ -54,23 +56,33 @@ int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         case OPT_PIDFILE: o.pid_file = optarg; break;
         case 'e':
             if (!strchr(optarg, '='))
-                return cerr_set(e, EINVAL, "exec: --env %s: expected KEY=VALUE", optarg);
+                return cerr_set(e, EINVAL, "--env %s: expected KEY=VALUE", optarg);
             push(&env, &nenv, optarg);
             break;
         case OPT_CWD:
             if (optarg[0] != '/')
-                return cerr_set(e, EINVAL, "exec: --cwd %s: must be an absolute path", optarg);
+                return cerr_set(e, EINVAL, "--cwd %s: must be an absolute path", optarg);
             o.cwd = optarg;
             break;
         case 'u': o.user = optarg; break;
-        case 'g': o.additional_gids = optarg; break;
+        case 'g':
+            /* Repeatable like runc's (-g 1 -g 2); commas also work. */
+            if (gids) {
+                char *joined = xasprintf("%s,%s", gids, optarg);
+                free(gids_owned);
+                gids = gids_owned = joined;
+            } else {
+                gids = optarg;
+            }
+            o.additional_gids = gids;
+            break;
         case 'c': push(&caps, &ncaps, optarg); break;
         case OPT_NNP: o.no_new_privs = true; break;
         case OPT_PRESERVE: {
             char *end;
             long n = strtol(optarg, &end, 10);
             if (*end || n < 0 || n > 1000)
-                return cerr_set(e, EINVAL, "exec: --preserve-fds %s: expected a count", optarg);
+                return cerr_set(e, EINVAL, "--preserve-fds %s: expected a count", optarg);
             o.preserve_fds = (int)n;
             break;
         }

@@ -5,21 +5,62 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "linux/process.h"
+#include "linux/resolve.h"
 #include "linux/seccomp_filter.h"
 #include "linux/sync.h"
 
+/* The container's /dev/console becomes its init's terminal, as with runc. The
+ * pty is bind-mounted from the verified fd, never from a /dev/pts/N path the
+ * container could swap for something else (CVE-2025-52565); a symlink or other
+ * odd file the image put at /dev/console is replaced, never followed. */
+static int bind_console(int slave, capsa_err *e)
+{
+    struct stat st;
+    struct statfs sfs;
+    if (fstat(slave, &st) < 0 || !S_ISCHR(st.st_mode) || fstatfs(slave, &sfs) < 0 ||
+        sfs.f_type != DEVPTS_SUPER_MAGIC)
+        return cerr_set(e, EPERM, "/dev/console: the pty is not a devpts terminal");
+    autoclose int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return cerr_sys(e, errno, "open /");
+    autoclose int dev = root_open(root, "/dev", O_RDONLY | O_DIRECTORY, e);
+    if (dev < 0)
+        return cerr_wrap(e, "/dev/console");
+    if (fstatat(dev, "console", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+        !S_ISCHR(st.st_mode) && unlinkat(dev, "console", 0) < 0)
+        return cerr_sys(e, errno, "remove /dev/console (not a file or device)");
+    int f = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (f < 0 && errno != EEXIST)
+        return cerr_sys(e, errno, "create /dev/console");
+    if (f >= 0)
+        close(f);
+    autoclose int target = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (target < 0 || fstat(target, &st) < 0)
+        return cerr_sys(e, errno, "open /dev/console");
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+        return cerr_set(e, EPERM, "/dev/console is not a file or device");
+    char a[32], b[32];
+    if (mount(fd_path(slave, a), fd_path(target, b), NULL, MS_BIND, NULL) < 0)
+        return cerr_sys(e, errno, "bind the terminal to /dev/console");
+    return 0;
+}
+
 /* A pty from the container's own devpts; the slave becomes stdio and the
  * controlling terminal, the master goes to the runtime. */
-static int setup_terminal(const spec_process *p, int sock, capsa_err *e)
+static int setup_terminal(const spec_process *p, int sock, bool console, capsa_err *e)
 {
     autoclose int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0)
@@ -30,6 +71,9 @@ static int setup_terminal(const spec_process *p, int sock, capsa_err *e)
     autoclose int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0)
         return cerr_sys(e, errno, "open pty slave");
+    int r;
+    if (console && (r = bind_console(slave, e)) < 0)
+        return r;
     if (p->console_size.has_size) {
         struct winsize ws = {.ws_row = (unsigned short)p->console_size.height,
                              .ws_col = (unsigned short)p->console_size.width};
@@ -42,7 +86,7 @@ static int setup_terminal(const spec_process *p, int sock, capsa_err *e)
     for (int fd = 0; fd < 3; fd++)
         if (dup2(slave, fd) < 0)
             return cerr_sys(e, errno, "dup pty to fd %d", fd);
-    int r = sync_send_fd(sock, MSG_CONSOLE_FD, master);
+    r = sync_send_fd(sock, MSG_CONSOLE_FD, master);
     if (r < 0)
         return cerr_sys(e, -r, "send pty master");
     return sync_expect(sock, MSG_CONSOLE_DONE, e);
@@ -67,11 +111,11 @@ static int install_seccomp(const spec_seccomp *sc, int sock, capsa_err *e)
     return sync_expect(sock, MSG_SECCOMP_DONE, e);
 }
 
-int process_finish(const spec_process *p, const spec_linux *l, int sock, char **exe,
-                   capsa_err *e)
+static int finish(const spec_process *p, const spec_linux *l, int sock, bool console,
+                  char **exe, capsa_err *e)
 {
     int r;
-    if (p->terminal && (r = setup_terminal(p, sock, e)) < 0)
+    if (p->terminal && (r = setup_terminal(p, sock, console, e)) < 0)
         return r;
     if ((r = process_chdir(p, e)) < 0)
         return r;
@@ -90,15 +134,25 @@ int process_finish(const spec_process *p, const spec_linux *l, int sock, char **
     return 0;
 }
 
+int process_finish(const spec_process *p, const spec_linux *l, int sock, char **exe,
+                   capsa_err *e)
+{
+    return finish(p, l, sock, false, exe, e);
+}
+
+/* The container's init: as process_finish, and its terminal is /dev/console. */
+int process_finish_init(const spec_process *p, const spec_linux *l, int sock, char **exe,
+                        capsa_err *e)
+{
+    return finish(p, l, sock, true, exe, e);
+}
+
 int process_keep_fds(int preserve_fds, capsa_err *e)
 {
-    /* Everything capsa opened is close-on-exec already; this also covers fds
-     * inherited from the caller beyond the preserved ones (CVE-2024-21626). */
-    for (int fd = 3; fd < 3 + preserve_fds; fd++) {
-        int fl = fcntl(fd, F_GETFD);
-        if (fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-            return cerr_sys(e, errno, "keep fd %d", fd);
-    }
+    /* fds 3..3+N-1 that came from the caller are inheritable already (they
+     * survived the exec into capsa); capsa's own fds and the placeholders main()
+     * put in that range are close-on-exec and stay so. Everything above the
+     * range is marked close-on-exec too (CVE-2024-21626). */
     if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
         return cerr_sys(e, errno, "mark fds close-on-exec");
     return 0;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,25 +17,39 @@
 static int run_one(const spec_hook *h, const char *kind, size_t i, const char *state,
                    capsa_err *e)
 {
-    int in[2];
+    int in[2], err[2];
     if (pipe2(in, O_CLOEXEC) < 0)
         return cerr_sys(e, errno, "%s hook %zu: pipe", kind, i);
+    if (pipe2(err, O_CLOEXEC) < 0) {
+        close(in[0]);
+        close(in[1]);
+        return cerr_sys(e, errno, "%s hook %zu: pipe", kind, i);
+    }
     pid_t pid = fork();
     if (pid < 0) {
         close(in[0]);
         close(in[1]);
+        close(err[0]);
+        close(err[1]);
         return cerr_sys(e, errno, "%s hook %zu: fork", kind, i);
     }
     if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         dup2(in[0], 0);
         /* The hook's stdout goes to our stderr so it cannot corrupt `state` output. */
         dup2(2, 1);
         char *const noargs[] = {h->path, NULL};
         execve(h->path, h->args.n ? h->args.v : noargs, h->env.v);
-        dprintf(2, "capsa: %s hook %s: %s\n", kind, h->path, strerror(errno));
+        /* The parent reports it: one error line, not two. */
+        int code = errno;
+        if (write(err[1], &code, sizeof code) < 0)
+            _exit(126);
         _exit(127);
     }
     close(in[0]);
+    close(err[1]);
     /* The state is small: a pipe buffer holds it, and a hook that ignores
      * stdin must not block us (EPIPE is fine). */
     struct sigaction ign = {.sa_handler = SIG_IGN}, old;
@@ -43,8 +58,13 @@ static int run_one(const spec_hook *h, const char *kind, size_t i, const char *s
     close(in[1]);
     /* Restored: an ignored SIGPIPE would survive into the container's program. */
     sigaction(SIGPIPE, &old, NULL);
+    int exec_err = 0;
+    ssize_t got = read(err[0], &exec_err, sizeof exec_err);
+    close(err[0]);
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    int timeout_ms = h->has_timeout ? h->timeout * 1000 : -1;
+    /* In 64 bits: a timeout in seconds times 1000 overflows an int past 2147 s. */
+    long long ms = h->has_timeout ? (long long)h->timeout * 1000 : -1;
+    int timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms;
     bool timed_out = false;
     if (pidfd >= 0) {
         struct pollfd p = {.fd = pidfd, .events = POLLIN};
@@ -61,6 +81,8 @@ static int run_one(const spec_hook *h, const char *kind, size_t i, const char *s
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    if (got == (ssize_t)sizeof exec_err)
+        return cerr_set(e, exec_err, "%s hook %s: %s", kind, h->path, strerror(exec_err));
     if (timed_out)
         return cerr_set(e, ETIMEDOUT, "%s hook %s: timed out after %d s", kind, h->path, h->timeout);
     if (WIFSIGNALED(st))

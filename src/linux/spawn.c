@@ -17,6 +17,7 @@
 #include "linux/linux.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -56,6 +57,15 @@ static void close_fds_except(int preserve, int a, int b)
     syscall(SYS_close_range, lo, ~0U, 0);
 }
 
+/* A foreground capsa blocks signals to forward them; its children must not
+ * inherit that mask into the container. */
+static void unblock_all_signals(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* Move a descriptor above the preserved range so execve keeps 3..3+N-1 intact. */
 static int lift_fd(int fd, int preserve)
 {
@@ -64,6 +74,22 @@ static int lift_fd(int fd, int preserve)
     int n = fcntl(fd, F_DUPFD_CLOEXEC, 3 + preserve);
     close(fd);
     return n;
+}
+
+/* Hooks in the container's namespaces get the pid as the container sees it
+ * (runtime-spec), and the status of the moment. */
+static void state_in_container(char *buf, size_t len, const char *status)
+{
+    json_t *o = json_loads(buf, 0, NULL);
+    if (!o)
+        return;
+    json_object_set_new(o, "pid", json_integer(getpid()));
+    json_object_set_new(o, "status", json_string(status));
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (s && strlen(s) < len)
+        strcpy(buf, s);
+    free(s);
+    json_decref(o);
 }
 
 struct init_hooks {
@@ -92,6 +118,7 @@ static int init_before_pivot(void *arg, capsa_err *e)
     if (m.type != MSG_HOOKS_DONE)
         return cerr_set(e, EPROTO, "sync: expected hooks done, got %d", m.type);
     snprintf(ih->state, sizeof ih->state, "%s", m.text);
+    state_in_container(ih->state, sizeof ih->state, "creating");
     return hooks_run(&ih->h->create_container, "createContainer", ih->state, e);
 }
 
@@ -147,6 +174,8 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     close(fifo);
     close(c->state_dirfd);
     /* startContainer: in the container, after start, before the program. */
+    if (s->hooks.start_container.n)
+        state_in_container(ih.state, sizeof ih.state, "created");
     if (s->hooks.start_container.n && hooks_run(&s->hooks.start_container, "startContainer",
                                                 ih.state, e) < 0) {
         dprintf(2, "capsa: %s\n", e->msg);
@@ -217,6 +246,7 @@ static int init_entry(const void *arg, int sock, capsa_err *e)
 static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
 {
     capsa_err e = {0};
+    unblock_all_signals();
     sock = lift_fd(sock, c->preserve_fds);
     close_fds_except(c->preserve_fds, sock, c->state_dirfd);
     /* Non-dumpable before any namespace is joined; an unprivileged parent must
@@ -404,6 +434,7 @@ static void exec_stage1(const void *arg, int sock)
 {
     const exec_cfg *c = arg;
     capsa_err e = {0};
+    unblock_all_signals();
     sock = lift_fd(sock, c->preserve_fds);
     close_fds_except(c->preserve_fds, sock, -1);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -60,9 +60,10 @@ static int runtime_hooks(pid_t init, char **state, void *arg, capsa_err *e)
  * the process sees itself as LISTEN_PID 1. */
 static int listen_fds(spec_process *p)
 {
-    const char *v = getenv("LISTEN_FDS");
+    const char *v = getenv("LISTEN_FDS"), *lp = getenv("LISTEN_PID");
     int n = v ? atoi(v) : 0;
-    if (n <= 0)
+    /* Like sd_listen_fds: only fds meant for this very process. */
+    if (n <= 0 || !lp || atol(lp) != (long)getpid())
         return 0;
     p->env.v = xrealloc(p->env.v, (p->env.n + 3) * sizeof *p->env.v);
     p->env.v[p->env.n++] = xasprintf("LISTEN_FDS=%d", n);
@@ -296,6 +297,12 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     if (r < 0) {
         capsa_err ignore;
         ct_destroy(c, dirfd, id, &st, &ignore);
+        /* A failed create still ends the lifecycle with poststop (runtime-spec). */
+        if (s->hooks.poststop.n) {
+            autofree char *state = state_oci_json(&st, "stopped", false);
+            if (hooks_run(&s->hooks.poststop, "poststop", state, &ignore) < 0)
+                fprintf(stderr, "capsa: warning: %s\n", ignore.msg);
+        }
     }
     if (r == 0 && master)
         *master = cga.master;
@@ -385,8 +392,10 @@ int rt_run(const rt_ctx *c, const char *id, const rt_create_opts *o, bool detach
            int *status, capsa_err *e)
 {
     /* Become the subreaper so init is reparented to us when stage1 exits. */
-    if (!detach)
+    if (!detach) {
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        rt_block_signals();
+    }
     autoclose int master = -1;
     int r = create(c, id, o, detach ? NULL : &master, e);
     if (r < 0)

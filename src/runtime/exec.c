@@ -49,9 +49,16 @@ static int pass_seccomp_fd(pid_t pid, int fd, void *arg, capsa_err *e)
 
 /* uid[:gid], digits only: anything else is an error, never a guess
  * (CVE-2026-30892 was a lenient parser running the process as someone else). */
+static bool digit_first(const char *s)
+{
+    return *s >= '0' && *s <= '9';
+}
+
 static int parse_user(const char *s, spec_user *u, capsa_err *e)
 {
     char *end;
+    if (!digit_first(s))
+        return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
     errno = 0;
     unsigned long uid = strtoul(s, &end, 10);
     if (errno || end == s || (*end && *end != ':') || uid > UINT32_MAX || s[0] == '-')
@@ -59,6 +66,8 @@ static int parse_user(const char *s, spec_user *u, capsa_err *e)
     u->uid = (uint32_t)uid;
     if (*end == ':') {
         const char *g = end + 1;
+        if (!digit_first(g))
+            return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
         unsigned long gid = strtoul(g, &end, 10);
         if (errno || end == g || *end || gid > UINT32_MAX || g[0] == '-')
             return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
@@ -80,7 +89,7 @@ static int parse_gids(const char *s, spec_user *u, capsa_err *e)
         char *end;
         errno = 0;
         unsigned long g = strtoul(t, &end, 10);
-        if (errno || *end || end == t || g > UINT32_MAX || t[0] == '-')
+        if (!digit_first(t) || errno || *end || end == t || g > UINT32_MAX || t[0] == '-')
             return cerr_set(e, EINVAL, "--additional-gids: \"%s\" is not a group id", t);
         u->additional_gids[u->n_additional_gids++] = (uint32_t)g;
     }
@@ -185,8 +194,10 @@ int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status,
     const spec_process *p = proc ? &proc->process : s ? &s->process : NULL;
     if (r == 0 && p->terminal && !o->console_socket && o->detach)
         r = cerr_set(e, EINVAL, "exec --tty --detach needs --console-socket");
-    if (r == 0 && !o->detach)
+    if (r == 0 && !o->detach) {
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        rt_block_signals();
+    }
     pid_t pid = 0;
     if (r == 0) {
         struct exec_arg a = {.cgroup_path = st.cgroup_path, .console_socket = o->console_socket,

@@ -49,6 +49,10 @@ void rt_info_free(rt_info *v, size_t n);
 /* Foreground wait: forwards signals, proxies the pty master if master >= 0,
  * reaps children; *status = exit code or 128+signal. */
 int rt_wait(pid_t pid, int master, int *status, capsa_err *e);
+/* From the very start of a foreground run/exec: a signal that arrives during
+ * setup stays pending and rt_wait forwards it, instead of killing capsa and
+ * orphaning the container. Children unblock before they exec. */
+void rt_block_signals(void);
 /* Hand a pty master to an engine's --console-socket (SCM_RIGHTS, like runc). */
 int rt_send_console(const char *path, int master, capsa_err *e);
 

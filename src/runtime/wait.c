@@ -67,13 +67,26 @@ static bool pump(int from, int to)
     return write_all(to, buf, (size_t)n) == 0;
 }
 
+/* Everything but the synchronous faults is forwarded to the container. */
+static void forwarded_set(sigset_t *set)
+{
+    sigfillset(set);
+    static const int keep[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        sigdelset(set, keep[i]);
+}
+
+void rt_block_signals(void)
+{
+    sigset_t set;
+    forwarded_set(&set);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 int rt_wait(pid_t pid, int master, int *status, capsa_err *e)
 {
     sigset_t set, old;
-    sigfillset(&set);
-    static const int keep[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
-    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
-        sigdelset(&set, keep[i]);
+    forwarded_set(&set);
     sigprocmask(SIG_BLOCK, &set, &old);
     autoclose int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) {

@@ -446,6 +446,21 @@ def _remove_cgroup_parents():
                 print(f"warning: cannot remove {sub}: still busy")
 
 
+# A watchdog for the whole test body (no pytest-timeout plugin on Debian 12): a test
+# blocked anywhere (a pipe read, a wait without timeout) fails with its traceback
+# instead of hanging the session.
+PER_TEST_TIMEOUT = float(os.environ.get("CAPSA_TEST_PER_TEST_TIMEOUT", "120"))
+
+
+class PerTestTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise PerTestTimeout(f"test still running after {PER_TEST_TIMEOUT:g}s "
+                         "(CAPSA_TEST_PER_TEST_TIMEOUT)")
+
+
 @pytest.fixture(autouse=True)
 def ct(tmp_path, rootfs_template):
     t = capsatest._timeouts
@@ -455,7 +470,13 @@ def ct(tmp_path, rootfs_template):
     ctx = Ctx(tmp_path, rootfs_template)
     lo = Leftovers(ctx)
     before = lo.snapshot()
-    yield ctx
+    old_handler = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, PER_TEST_TIMEOUT)
+    try:
+        yield ctx
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
     ctx.cleanup_containers()
     after = lo.snapshot()
     new = lo.diff(before, after)
