@@ -27,7 +27,9 @@ def test_stats_shows_limits_and_usage(ct):
     assert e["cpu"]["quota_us"] == 50000 and e["cpu"]["period_us"] == 100000
     assert e["cpu"]["limit_cpus"] == pytest.approx(0.5)
     assert e["cpu"]["percent_host"] is not None and e["cpu"]["percent_host"] < 50
-    assert e["warnings"] == []
+    # An idle container: nothing near a limit. (Its start-up may just have been
+    # throttled under a slow emulated CPU: that warning is the throttling test's job.)
+    assert [w for w in e["warnings"] if not w.startswith("cpu throttled")] == []
     if os.path.exists("/proc/pressure/cpu"):  # PSI: cgroup2 files, hybrid hosts too
         assert e["psi"]["cpu_some"]["total_us"] >= 0
     # control: no limits set -> none shown
