@@ -21,12 +21,21 @@ static const struct {
     {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
-/* Where mknod is refused (user namespace), bind the host's node onto an empty file. */
-static int bind_host_dev(int rootfd, const char *path, capsa_err *e)
+/* Where mknod is refused (user namespace), bind the host's node onto an empty
+ * file — after checking it is the device the config names, not whatever sits at
+ * that path. */
+static int bind_host_dev(int rootfd, const char *path, char type, unsigned maj, unsigned min,
+                         capsa_err *e)
 {
     autoclose int src = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (src < 0)
         return cerr_sys(e, errno, "open host device %s", path);
+    struct stat st;
+    if (fstat(src, &st) < 0)
+        return cerr_sys(e, errno, "stat host device %s", path);
+    if (!(type == 'b' ? S_ISBLK(st.st_mode) : S_ISCHR(st.st_mode)) ||
+        major(st.st_rdev) != maj || minor(st.st_rdev) != min)
+        return cerr_set(e, EINVAL, "host %s is not the %c %u:%u device", path, type, maj, min);
     autoclose int dst = root_mkfile(rootfd, path, e);
     if (dst < 0)
         return dst;
@@ -40,7 +49,7 @@ static int make_dev(int rootfd, const char *path, char type, unsigned maj, unsig
                     mode_t mode, uid_t uid, gid_t gid, bool in_userns, capsa_err *e)
 {
     if (in_userns)
-        return bind_host_dev(rootfd, path, e);
+        return bind_host_dev(rootfd, path, type, maj, min, e);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -55,7 +64,7 @@ static int make_dev(int rootfd, const char *path, char type, unsigned maj, unsig
     unlinkat(dfd, name, 0);
     if (mknodat(dfd, name, fmt | (mode & 07777), makedev(maj, min)) < 0) {
         if (errno == EPERM && type != 'p')
-            return bind_host_dev(rootfd, path, e);
+            return bind_host_dev(rootfd, path, type, maj, min, e);
         return cerr_sys(e, errno, "mknod %s", path);
     }
     if (fchmodat(dfd, name, mode & 07777, 0) < 0 ||

@@ -167,22 +167,22 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
         dprintf(2, "capsa: init: open exec fifo: %s\n", strerror(errno));
         _exit(127);
     }
-    if (write(fifo, "0", 1) != 1) {
-        dprintf(2, "capsa: init: write exec fifo: %s\n", strerror(errno));
-        _exit(127);
-    }
-    close(fifo);
     close(c->state_dirfd);
-    /* startContainer: in the container, after start, before the program. */
-    if (s->hooks.start_container.n)
+    /* `start` reads "0" and then waits for EOF, which the close-on-exec fifo
+     * gives once the program runs; anything else it reads is the error. So a
+     * failing startContainer hook or execve fails `capsa start` itself. */
+    if (s->hooks.start_container.n) {
+        /* startContainer: in the container, after start, before the program. */
         state_in_container(ih.state, sizeof ih.state, "created");
-    if (s->hooks.start_container.n && hooks_run(&s->hooks.start_container, "startContainer",
-                                                ih.state, e) < 0) {
-        dprintf(2, "capsa: %s\n", e->msg);
-        _exit(1);
+        if (hooks_run(&s->hooks.start_container, "startContainer", ih.state, e) < 0) {
+            dprintf(fifo, "1%s", e->msg);
+            _exit(1);
+        }
     }
+    if (write(fifo, "0", 1) != 1)
+        _exit(127);
     execve(exe, p->args.v, p->env.v);
-    dprintf(2, "capsa: exec %s: %s\n", exe, strerror(errno));
+    dprintf(fifo, "exec %s: %s", exe, strerror(errno));
     _exit(127);
 }
 

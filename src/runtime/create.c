@@ -370,9 +370,26 @@ int rt_start(const rt_ctx *c, const char *id, capsa_err *e)
             goto out;
         }
     }
-    char b;
-    if (read(fifo, &b, 1) != 1) {
-        r = cerr_set(e, EIO, "container init did not confirm start");
+    /* "0" then EOF (the fifo is close-on-exec in init): the program runs.
+     * Any other bytes are init's error (startContainer hook, execve). */
+    char buf[CERR_MSG_MAX];
+    size_t n = 0;
+    fcntl(fifo, F_SETFL, 0);
+    for (;;) {
+        ssize_t k = read(fifo, buf + n, sizeof buf - 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        if (n == sizeof buf - 1)
+            break;
+    }
+    buf[n] = 0;
+    if (n != 1 || buf[0] != '0') {
+        unlinkat(dirfd, "exec.fifo", 0);
+        r = n == 0 ? cerr_set(e, EIO, "container init did not confirm start")
+                   : cerr_set(e, EIO, "%s", buf[0] == '1' ? buf + 1 : buf[0] == '0' ? buf + 1 : buf);
         goto out;
     }
     unlinkat(dirfd, "exec.fifo", 0);
