@@ -4,7 +4,7 @@
 #include "cmd/cmd.h"
 
 enum { OPT_PIDFILE = 256, OPT_NOPIVOT, OPT_NOKEYRING, OPT_CONSOLE, OPT_DETACH, OPT_KEEP,
-       OPT_PRESERVE };
+       OPT_PRESERVE, OPT_RM };
 
 static const struct option create_opts[] = {
     {"bundle", required_argument, NULL, 'b'},
@@ -15,6 +15,7 @@ static const struct option create_opts[] = {
     {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
     {"detach", no_argument, NULL, 'd'},
     {"keep", no_argument, NULL, OPT_KEEP},
+    {"rm", no_argument, NULL, OPT_RM},
     {NULL, 0, NULL, 0},
 };
 
@@ -23,6 +24,7 @@ static int parse(const char *verb, int argc, char **argv, rt_create_opts *o, boo
                  bool *keep, capsa_err *e)
 {
     const cmd_def *d = cmd_find(verb);
+    bool rm = false;
     optind = 0;
     for (;;) {
         int c, r = cmd_getopt(d, argc, argv, "b:d", create_opts, &c, e);
@@ -44,6 +46,12 @@ static int parse(const char *verb, int argc, char **argv, rt_create_opts *o, boo
             o->preserve_fds = (int)n;
             break;
         }
+        case OPT_RM:
+            /* The foreground default, spelled out (as podman/docker users type it). */
+            if (!detach)
+                return cerr_set(e, EINVAL, "%s: unknown flag %s", verb, argv[optind - 1]);
+            rm = true;
+            break;
         case 'd':
         case OPT_KEEP:
             if (!detach)
@@ -55,6 +63,9 @@ static int parse(const char *verb, int argc, char **argv, rt_create_opts *o, boo
             break;
         }
     }
+    if (rm && (*keep || *detach))
+        return cerr_set(e, EINVAL, "--rm removes the container when it exits: not with %s",
+                        *keep ? "--keep" : "--detach");
     return cmd_need_args(verb, argc, 1, 1, e);
 }
 

@@ -13,8 +13,16 @@
 
 enum {
     OPT_ROOTLESS = 256, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_SHARES, OPT_PIDS, OPT_CPUSET,
-    OPT_IO_WEIGHT,
+    OPT_IO_WEIGHT, OPT_ROOTFS, OPT_HOSTNAME, OPT_READONLY, OPT_RW, OPT_MOUNT, OPT_TMPFS,
+    OPT_ENV, OPT_CWD, OPT_USER, OPT_NET, OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECCOMP, OPT_TERMINAL,
 };
+
+static void push(char ***v, size_t *n, char *s)
+{
+    *v = xrealloc(*v, (*n + 2) * sizeof **v);
+    (*v)[(*n)++] = s;
+    (*v)[*n] = NULL;
+}
 
 /* A size flag: bytes > 0, or -1 for unlimited. */
 static int size_flag(const char *flag, const char *v, int64_t *out, capsa_err *e)
@@ -97,8 +105,26 @@ int cmd_spec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
                                          {"pids", required_argument, NULL, OPT_PIDS},
                                          {"cpuset", required_argument, NULL, OPT_CPUSET},
                                          {"io-weight", required_argument, NULL, OPT_IO_WEIGHT},
+                                         {"rootfs", required_argument, NULL, OPT_ROOTFS},
+                                         {"hostname", required_argument, NULL, OPT_HOSTNAME},
+                                         {"readonly", no_argument, NULL, OPT_READONLY},
+                                         {"rw", no_argument, NULL, OPT_RW},
+                                         {"mount", required_argument, NULL, OPT_MOUNT},
+                                         {"tmpfs", required_argument, NULL, OPT_TMPFS},
+                                         {"env", required_argument, NULL, OPT_ENV},
+                                         {"cwd", required_argument, NULL, OPT_CWD},
+                                         {"user", required_argument, NULL, OPT_USER},
+                                         {"net", required_argument, NULL, OPT_NET},
+                                         {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+                                         {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+                                         {"seccomp", required_argument, NULL, OPT_SECCOMP},
+                                         {"terminal", no_argument, NULL, OPT_TERMINAL},
                                          {NULL, 0, NULL, 0}};
     spec_default_opts so = {0};
+    spec_flags sf = {.readonly = -1};
+    autofree char **mounts = NULL, **tmpfs = NULL, **env = NULL, **cap_add = NULL,
+                  **cap_drop = NULL;
+    size_t nm = 0, nt = 0, ne = 0, nca = 0, ncd = 0;
     const char *bundle = ".";
     int opt, r;
     optind = 0;
@@ -107,13 +133,45 @@ int cmd_spec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
             bundle = optarg;
         else if (opt == OPT_ROOTLESS)
             so.rootless = true;
+        else if (opt == OPT_ROOTFS)
+            so.rootfs = optarg;
+        else if (opt == OPT_HOSTNAME)
+            so.hostname = optarg;
+        else if (opt == OPT_READONLY || opt == OPT_RW)
+            sf.readonly = opt == OPT_READONLY;
+        else if (opt == OPT_MOUNT)
+            push(&mounts, &nm, optarg);
+        else if (opt == OPT_TMPFS)
+            push(&tmpfs, &nt, optarg);
+        else if (opt == OPT_ENV)
+            push(&env, &ne, optarg);
+        else if (opt == OPT_CAP_ADD)
+            push(&cap_add, &nca, optarg);
+        else if (opt == OPT_CAP_DROP)
+            push(&cap_drop, &ncd, optarg);
+        else if (opt == OPT_CWD)
+            sf.cwd = optarg;
+        else if (opt == OPT_USER)
+            sf.user = optarg;
+        else if (opt == OPT_NET)
+            sf.net = optarg;
+        else if (opt == OPT_SECCOMP)
+            sf.seccomp = optarg;
+        else if (opt == OPT_TERMINAL)
+            sf.terminal = true;
         else if ((r = resource_flag(opt, optarg, &so, e)) < 0)
             return r;
     }
     if (r)
         return r < 0 ? r : 0;
-    if ((r = cmd_need_args("spec", argc, 0, 0, e)) < 0)
-        return r;
+    /* `capsa spec [FLAGS] -- CMD ARGS...`: the container's program. */
+    if (optind < argc)
+        so.args = argv + optind;
+    sf.mounts = mounts;
+    sf.tmpfs = tmpfs;
+    sf.env = env;
+    sf.cap_add = cap_add;
+    sf.cap_drop = cap_drop;
     /* --memory-swap is memory+swap (runc, docker): it cannot be below --memory. */
     if (so.memory_swap > 0 && so.memory <= 0)
         return cerr_set(e, EINVAL, "--memory-swap needs --memory (a limit, not -1)");
@@ -121,16 +179,18 @@ int cmd_spec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         return cerr_set(e, EINVAL, "--memory-swap %" PRId64 " is below --memory %" PRId64
                         " (it is the memory+swap total; -1 for unlimited swap)",
                         so.memory_swap, so.memory);
-    autofree char *path = xasprintf("%s/config.json", bundle);
-    if (access(path, F_OK) == 0)
-        return cerr_set(e, EEXIST, "spec: %s already exists (remove it first)", path);
     autofree char *text = spec_default_json(&so);
     if (!text)
         return cerr_set(e, EINVAL, "an option is not valid UTF-8");
+    if ((r = spec_apply_flags(&text, &sf, e)) < 0)
+        return r;
+    autofree char *path = xasprintf("%s/config.json", bundle);
+    if (access(path, F_OK) == 0)
+        return cerr_set(e, EEXIST, "%s already exists (remove it first)", path);
     autoclose int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-        return cerr_sys(e, errno, "spec: create %s", path);
+        return cerr_sys(e, errno, "create %s", path);
     if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0)
-        return cerr_sys(e, errno, "spec: write %s", path);
+        return cerr_sys(e, errno, "write %s", path);
     return 0;
 }

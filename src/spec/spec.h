@@ -324,6 +324,17 @@ typedef struct {
 /* Build a default config.json text (runc-like, locked down), pretty-printed,
  * no trailing newline; NULL if an option is not UTF-8. Caller frees. */
 char *spec_default_json(const spec_default_opts *o);
+/* The sandbox flags of `capsa spec`, applied on top of the default config. */
+typedef struct {
+    int readonly;                 /* -1 keep the default (read-only), 0 rw, 1 ro */
+    bool terminal;
+    const char *cwd, *user, *net, *seccomp;
+    char **mounts, **tmpfs, **env, **cap_add, **cap_drop;   /* NULL-terminated */
+} spec_flags;
+
+/* Rewrites *text (a config from spec_default_json); errors name the flag. */
+int spec_apply_flags(char **text, const spec_flags *f, capsa_err *e);
+
 /* The default seccomp profile (linux.seccomp of `capsa spec`), JSON text. */
 char *spec_default_seccomp_json(void);
 
