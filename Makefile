@@ -22,7 +22,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/capsa
 
-.PHONY: all deps demo check unit integration security vm install clean bench
+.PHONY: all deps demo check unit integration security clients vm install clean bench
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -50,6 +50,14 @@ unit: $(UNIT_BIN)
 integration: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
+# Escape attempts against the default spec, each with a control (tests/security).
+security: $(BIN)
+	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/security $(PYTEST_ARGS)
+
+# podman and containerd driving capsa (tests/clients).
+clients: $(BIN)
+	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/clients $(PYTEST_ARGS)
+
 # The pure cgroup v2 suite in a qemu guest (tests/vm/README.md); SKIPPED without qemu.
 vm: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) tests/vm/run.py $(VM_ARGS)
@@ -63,6 +71,8 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory vm
+	@$(MAKE) --no-print-directory security
+	@$(MAKE) --no-print-directory clients
 	@$(MAKE) --no-print-directory integration
 
 install: $(BIN)

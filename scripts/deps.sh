@@ -3,7 +3,8 @@
 # A no-op (no apt call at all) when everything is already installed.
 set -eu
 PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
-libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux"
+libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux \
+podman conmon containerd umoci runc"
 # The pure cgroup v2 test guest (tests/vm): qemu and a Debian kernel with its modules.
 # `deps.sh --no-vm` (make demo) leaves them out.
 if [ "${1:-}" != "--no-vm" ] && [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "linux/selfexe.h"
 #include "util/log.h"
 
 #define OCI_SPEC_VERSION "1.2.0"
@@ -145,6 +146,12 @@ int main(int argc, char **argv)
     const cmd_def *d = cmd_find(verb);
     if (!d) {
         fprintf(stderr, "capsa: unknown command \"%s\" (see capsa --help)\n", verb);
+        return 1;
+    }
+    if ((!strcmp(verb, "create") || !strcmp(verb, "run") || !strcmp(verb, "exec")) &&
+        (errno = -selfexe_ensure_sealed(argc, argv)) > 0) {
+        fprintf(stderr, "capsa: %s: cannot run from a sealed copy of the capsa binary: %s\n",
+                verb, strerror(errno));
         return 1;
     }
     if (log_init(log_file, log_format, debug) < 0) {

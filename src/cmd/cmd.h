@@ -50,5 +50,6 @@ int cmd_audit(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_stats(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_limits(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_check(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_nethook(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 
 #endif

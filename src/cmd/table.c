@@ -53,7 +53,9 @@ const cmd_def cmd_table[] = {
      "      --env K=V           environment variable (repeatable)\n"
      "      --cwd DIR           working directory (absolute)\n"
      "      --user UID[:GID]    run as this user (numbers)\n"
-     "      --net none|host     none (default): own network namespace with lo; host: none\n"
+     "      --net none|host|veth[,bridge=NAME][,subnet=CIDR]\n"
+     "                          none (default): own netns with only lo; host: the host's;\n"
+     "                          veth: a veth pair to the host (docs/network.md)\n"
      "      --cap-add CAP       add a capability (repeatable)\n"
      "      --cap-drop CAP|ALL  drop a capability, or all (repeatable; drops apply first)\n"
      "      --seccomp default|unconfined|FILE  the seccomp profile (default: deny list)\n"
@@ -158,6 +160,16 @@ const cmd_def cmd_table[] = {
      "Kernel version and syscalls, namespace types, user-namespace sysctls, cgroup mode and\n"
      "controllers, delegation, PSI, seccomp, LSMs, overlayfs, newuidmap and subuid ranges.\n"
      "Exit status: 0 all PASS, 1 any WARN, 2 any FAIL, 3 usage error.\n", false},
+    {"net-hook", cmd_nethook, "veth networking as an OCI hook (createRuntime up, poststop down)",
+     "Usage: capsa net-hook [--bridge NAME] [--subnet CIDR] up|down   (OCI state on stdin)\n"
+     "  up    create a veth pair: host end cvXXXXXXXX (from the container id), eth0 in the\n"
+     "        container's network namespace, addresses, default route via the host end\n"
+     "  down  delete the host end (and the bridge, if capsa made it and it has no ports)\n"
+     "  -B, --bridge NAME   attach the host end to bridge NAME (created if missing, with\n"
+     "                      the first address of the subnet); containers reach each other\n"
+     "  -S, --subnet CIDR   address range (default: /30 pairs in 169.254.0.0/16, or\n"
+     "                      169.254.100.0/24 with --bridge)\n"
+     "See docs/network.md. `capsa spec --net veth` writes these hooks.\n", false},
     {NULL, NULL, NULL, NULL, false},
 };
 

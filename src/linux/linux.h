@@ -49,6 +49,8 @@ int linux_exec(const exec_cfg *c, pid_t *pid, capsa_err *e);
 
 /* Shared last steps: terminal, cwd, seccomp, identity, no_new_privs; *exe is
  * the program to execve. */
+int process_finish_init(const spec_process *p, const spec_linux *l, int sock, char **exe,
+                        capsa_err *e);
 int process_finish(const spec_process *p, const spec_linux *l, int sock, char **exe,
                    capsa_err *e);
 /* fds 3..3+N-1 survive execve, every other fd is close-on-exec. */

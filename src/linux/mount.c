@@ -3,6 +3,7 @@
  * /proc/self/fd path so it lands on exactly that dentry. */
 #include "linux/mounts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "linux/resolve.h"
+#include "util/fs.h"
 
 int mount_setattr_fd(int fd, uint64_t set, uint64_t clr, bool rec, capsa_err *e)
 {
@@ -113,6 +115,59 @@ struct cg_arg {
     bool new_cgroupns;
 };
 
+/* This process's cgroup in the hierarchy whose mount options are `opts`
+ * ("memory", "cpu,cpuacct", "name=systemd"; NULL for cgroup2), from
+ * /proc/self/cgroup: without a cgroup namespace the container gets a bind of
+ * its own cgroup, never the host's whole tree. */
+static char cgroup_view[8192];
+
+void mount_save_cgroup_view(void)
+{
+    int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, cgroup_view, sizeof cgroup_view - 1);
+    close(fd);
+    cgroup_view[n > 0 ? n : 0] = 0;
+}
+
+static int own_cgroup(const char *opts, char *out, size_t len)
+{
+    /* Read before the cgroup namespace was entered: inside it every path is "/". */
+    FILE *f = cgroup_view[0] ? fmemopen(cgroup_view, strlen(cgroup_view), "r")
+                             : fopen("/proc/self/cgroup", "re");
+    if (!f)
+        return -errno;
+    char line[4096];
+    int r = -ENOENT;
+    while (r < 0 && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = 0;
+        const char *ctrls = c1 + 1, *path = c2 + 1;
+        bool match;
+        if (!opts) {
+            match = !*ctrls;
+        } else {
+            match = *ctrls != 0;
+            autofree char *copy = xstrdup(ctrls);
+            for (char *t = strtok(copy, ","); match && t; t = strtok(NULL, ",")) {
+                size_t n = strlen(t);
+                const char *hit = strstr(opts, t);
+                match = hit && (hit == opts || hit[-1] == ',') && (!hit[n] || hit[n] == ',');
+            }
+        }
+        if (match) {
+            snprintf(out, len, "%s", path);
+            r = 0;
+        }
+    }
+    fclose(f);
+    return r;
+}
+
 static int mount_hierarchy(const char *name, const char *fstype, const char *sopts, void *arg,
                            capsa_err *e)
 {
@@ -137,12 +192,17 @@ static int mount_hierarchy(const char *name, const char *fstype, const char *sop
         r = mount(fstype, fd_path(fd, p), fstype, a->flags,
                   !strcmp(fstype, "cgroup2") ? NULL : opts);
     } else {
-        char host[4200];
-        snprintf(host, sizeof host, "/sys/fs/cgroup/%s", name);
+        char host[8400], own[4096] = "/";
+        bool v2 = !strcmp(fstype, "cgroup2");
+        if (own_cgroup(v2 ? NULL : opts, own, sizeof own) < 0)
+            snprintf(own, sizeof own, "/");
+        snprintf(host, sizeof host, "/sys/fs/cgroup/%s%s", name, own);
         r = mount(host, fd_path(fd, p), NULL, MS_BIND | MS_REC, NULL);
-        if (r == 0 && (a->flags & MS_RDONLY)) {
+        if (r == 0) {
+            uint64_t set, clr;
+            mount_flags_to_attr(a->flags, 0, &set, &clr);
             autoclose int nfd = openat(a->dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-            r = nfd < 0 ? -1 : mount_setattr_fd(nfd, MOUNT_ATTR_RDONLY, 0, true, e);
+            r = nfd < 0 ? -1 : mount_setattr_fd(nfd, set, 0, true, e);
             if (r < 0)
                 return r;
         }
@@ -167,7 +227,11 @@ static int mount_cgroup(int rootfd, const spec_mount *m, const mount_opts *o, bo
     if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == 0x63677270 /* CGROUP2 */) {
         if (mount("cgroup2", fd_path(tfd, p), "cgroup2", fl, NULL) == 0)
             return 0;
-        if (mount("/sys/fs/cgroup", fd_path(tfd, p), NULL, MS_BIND | MS_REC, NULL) < 0)
+        char own[4096] = "/", host[4200];
+        if (own_cgroup(NULL, own, sizeof own) < 0)
+            snprintf(own, sizeof own, "/");
+        snprintf(host, sizeof host, "/sys/fs/cgroup%s", own);
+        if (mount(host, fd_path(tfd, p), NULL, MS_BIND | MS_REC, NULL) < 0)
             return cerr_sys(e, errno, "mount cgroup2 on %s", m->destination);
         return apply_attrs(rootfd, m->destination, o, e);
     }
@@ -190,6 +254,71 @@ static int mount_cgroup(int rootfd, const spec_mount *m, const mount_opts *o, bo
     return 0;
 }
 
+/* Copy a directory tree (files, dirs, symlinks; modes and owners) between two
+ * directory fds, never following symlinks: the source is the image's. */
+static int copy_tree(int from, int to, int depth, capsa_err *e)
+{
+    if (depth > 32)
+        return cerr_set(e, ELOOP, "tmpcopyup: directory tree too deep");
+    int dfd = dup(from);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return cerr_sys(e, errno, "tmpcopyup: read directory");
+    }
+    struct dirent *de;
+    int r = 0;
+    while (r == 0 && (de = readdir(d))) {
+        const char *n = de->d_name;
+        struct stat st;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || fstatat(from, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (mkdirat(to, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
+                r = cerr_sys(e, errno, "tmpcopyup: mkdir %s", n);
+                break;
+            }
+            int a = openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int b = openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (a >= 0 && b >= 0)
+                r = copy_tree(a, b, depth + 1, e);
+            if (a >= 0)
+                close(a);
+            if (b >= 0)
+                close(b);
+        } else if (S_ISLNK(st.st_mode)) {
+            char t[4096];
+            ssize_t k = readlinkat(from, n, t, sizeof t - 1);
+            if (k >= 0) {
+                t[k] = 0;
+                if (symlinkat(t, to, n) < 0 && errno != EEXIST)
+                    r = cerr_sys(e, errno, "tmpcopyup: symlink %s", n);
+            }
+        } else if (S_ISREG(st.st_mode)) {
+            autoclose int a = openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            autoclose int b = openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+            if (a < 0 || b < 0) {
+                r = cerr_sys(e, errno, "tmpcopyup: copy %s", n);
+                break;
+            }
+            char buf[65536];
+            ssize_t k;
+            while ((k = read(a, buf, sizeof buf)) > 0)
+                if (write_all(b, buf, (size_t)k) < 0) {
+                    r = cerr_sys(e, errno, "tmpcopyup: write %s", n);
+                    break;
+                }
+        } else {
+            continue;   /* devices, fifos, sockets: not copied */
+        }
+        if (r == 0)
+            fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+    }
+    closedir(d);
+    return r;
+}
+
 int mount_one(int rootfd, const spec_mount *m, bool in_userns, bool new_cgroupns, capsa_err *e)
 {
     mount_opts o;
@@ -208,8 +337,16 @@ int mount_one(int rootfd, const spec_mount *m, bool in_userns, bool new_cgroupns
         if (tfd < 0)
             return tfd;
         char p[32];
+        /* tmpcopyup: keep a handle on what the tmpfs is about to cover. */
+        autoclose int below = o.tmpcopyup ? open(fd_path(tfd, p), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                          : -1;
         unsigned long fl = o.flags & ~(unsigned long)MS_REMOUNT;
         r = mount(src, fd_path(tfd, p), type, fl, o.data[0] ? o.data : NULL);
+        if (r == 0 && below >= 0) {
+            autoclose int top = root_open(rootfd, m->destination, O_RDONLY | O_DIRECTORY, e);
+            if (top < 0 || copy_tree(below, top, 0, e) < 0)
+                return cerr_wrap(e, "mount %s", m->destination);
+        }
         if (r < 0 && errno == EPERM && !strcmp(type, "sysfs")) {
             /* sysfs needs a network namespace owned by our user namespace. */
             mount_opts bo = o;

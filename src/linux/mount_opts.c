@@ -99,7 +99,11 @@ int mount_parse_options(char *const *opts, mount_opts *o, capsa_err *e)
             }
         if (done)
             continue;
-        if (!strcmp(s, "idmap") || !strcmp(s, "ridmap") || !strcmp(s, "tmpcopyup"))
+        if (!strcmp(s, "tmpcopyup")) {
+            o->tmpcopyup = true;
+            continue;
+        }
+        if (!strcmp(s, "idmap") || !strcmp(s, "ridmap"))
             return cerr_set(e, ENOTSUP, "mount option \"%s\": not supported by capsa yet", s);
         size_t n = strlen(s);
         if (dlen + n + 2 > sizeof o->data)

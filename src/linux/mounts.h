@@ -15,6 +15,7 @@ typedef struct {
     unsigned long propagation;  /* MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE (+MS_REC) */
     uint64_t rec_set, rec_clr;  /* MOUNT_ATTR_* for the recursive r* forms (rro, rnosuid, ...) */
     bool bind, rec;
+    bool tmpcopyup;             /* copy what the tmpfs covers into it (podman --read-only) */
     char data[4096];            /* comma-joined filesystem options */
 } mount_opts;
 
@@ -27,6 +28,10 @@ int mount_parse_options(char *const *opts, mount_opts *out, capsa_err *e);
  * bind-mount fallbacks where the kernel refuses a fresh mount. */
 int mount_one(int rootfd, const spec_mount *m, bool in_userns, bool new_cgroupns,
               capsa_err *e);
+
+/* Remember this process's cgroups (host view) before a cgroup namespace hides
+ * them: cgroup mounts without a usable cgroupns bind the container's own. */
+void mount_save_cgroup_view(void);
 
 /* Apply MOUNT_ATTR_* set/clear on the mount at fd (recursively if rec). */
 int mount_setattr_fd(int fd, uint64_t set, uint64_t clr, bool rec, capsa_err *e);

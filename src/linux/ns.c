@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "linux/resolve.h"
 #include "util/fs.h"
 
 static int write_map(pid_t pid, const char *file, const spec_idmaps *m, capsa_err *e)
@@ -22,8 +23,8 @@ static int write_map(pid_t pid, const char *file, const spec_idmaps *m, capsa_er
     for (size_t i = 0; i < m->n && n < sizeof buf - 40; i++)
         n += (size_t)snprintf(buf + n, sizeof buf - n, "%u %u %u\n", m->v[i].container_id,
                               m->v[i].host_id, m->v[i].size);
-    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-    if (fs_write(path, buf, n, e) < 0)
+    snprintf(path, sizeof path, "%d/%s", (int)pid, file);
+    if (procfs_write(path, buf, n, e) < 0)
         return cerr_wrap(e, "write %s", file);
     return 0;
 }
@@ -123,7 +124,7 @@ int ns_write_time_offsets(const spec_linux *l, capsa_err *e)
                               (long long)l->time_offsets[i].secs, l->time_offsets[i].nanosecs);
     if (!n)
         return 0;
-    if (fs_write("/proc/self/timens_offsets", buf, n, e) < 0)
+    if (procfs_write("self/timens_offsets", buf, n, e) < 0)
         return cerr_wrap(e, "set linux.timeOffsets");
     return 0;
 }

@@ -28,7 +28,7 @@ int process_limits(const spec_process *p, const spec_linux *l, capsa_err *e)
     if (p->has_oom_score_adj) {
         char v[16];
         snprintf(v, sizeof v, "%d", p->oom_score_adj);
-        if (fs_write_str("/proc/self/oom_score_adj", v, e) < 0)
+        if (procfs_write("self/oom_score_adj", v, strlen(v), e) < 0)
             return cerr_wrap(e, "set oomScoreAdj %d", p->oom_score_adj);
     }
     if (l->has_personality && l->personality_domain) {

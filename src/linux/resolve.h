@@ -17,4 +17,9 @@ int root_mkfile(int rootfd, const char *path, capsa_err *e);
 /* "/proc/self/fd/N" for a resolved fd: mount(2) on it mounts on exactly that dentry. */
 const char *fd_path(int fd, char buf[static 32]);
 
+/* Open/write a file under /proc through a private, verified procfs handle:
+ * no symlinks, no mount crossings ("self/..." is resolved first). */
+int procfs_open(const char *rel, int flags, capsa_err *e);
+int procfs_write(const char *rel, const char *buf, size_t len, capsa_err *e);
+
 #endif

@@ -93,7 +93,7 @@ static int readonly_paths(int rootfd, const spec_strv *paths, capsa_err *e)
     return 0;
 }
 
-/* Declared in resolve.h once the lead adds them there (see docs/security.md). */
+/* In resolve.c; to move to resolve.h (then delete this line). */
 int procfs_write(const char *rel, const char *buf, size_t len, capsa_err *e);
 
 /* Only sysctls that live in a namespace the container has of its own may be

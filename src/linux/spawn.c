@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "linux/hooks.h"
+#include "linux/mounts.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
 #include "linux/sync.h"
@@ -154,7 +155,7 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     if ((r = rootfs_setup(&rc, e)) < 0)
         return r;
     autofree char *exe = NULL;
-    if ((r = process_finish(p, l, sock, &exe, e)) < 0)
+    if ((r = process_finish_init(p, l, sock, &exe, e)) < 0)
         return r;
     if ((r = process_keep_fds(c->preserve_fds, e)) < 0)
         return r;
@@ -203,6 +204,7 @@ static int stage1_namespaces(const spawn_cfg *c, int sock, capsa_err *e)
     }
     if ((r = ns_join_paths(l, false, e)) < 0)
         return r;
+    mount_save_cgroup_view();
     for (int t = 0; t < NS__COUNT; t++)
         if (t != NS_USER && want_new(l, (enum spec_ns_type)t))
             flags |= spec_ns_clone_flag((enum spec_ns_type)t);

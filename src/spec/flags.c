@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static json_t *caps_of(json_t *p)
 {
@@ -133,8 +134,27 @@ static int env_flag(json_t *p, const char *v, capsa_err *e)
     return 0;
 }
 
-static int net_flag(json_t *l, const char *v, capsa_err *e)
+/* Append {path, args} to hooks.<kind> of the config `c`. */
+static void net_hook_add(json_t *c, const char *kind, const char *exe, json_t *args)
 {
+    json_t *h = json_object_get(c, "hooks");
+    if (!h) {
+        h = json_object();
+        json_object_set_new(c, "hooks", h);
+    }
+    json_t *l = json_object_get(h, kind);
+    if (!l) {
+        l = json_array();
+        json_object_set_new(h, kind, l);
+    }
+    json_array_append_new(l, json_pack("{s:s, s:o}", "path", exe, "args", args));
+}
+
+/* --net none | host | veth[,bridge=NAME][,subnet=CIDR]. veth is `capsa net-hook`
+ * as createRuntime (up) and poststop (down) hooks: any OCI runtime runs them. */
+static int net_flag(json_t *c, const char *v, capsa_err *e)
+{
+    json_t *l = json_object_get(c, "linux");
     if (!strcmp(v, "none"))
         return 0;   /* the default: a new network namespace with only lo, up */
     if (!strcmp(v, "host")) {
@@ -145,9 +165,40 @@ static int net_flag(json_t *l, const char *v, capsa_err *e)
                 json_array_remove(ns, i);
         return 0;
     }
-    if (!strcmp(v, "veth"))
-        return cerr_set(e, ENOTSUP, "--net veth: not supported by capsa yet (use none or host)");
-    return cerr_set(e, EINVAL, "--net %s: expected none, host or veth", v);
+    if (strcmp(v, "veth") && strncmp(v, "veth,", 5))
+        return cerr_set(e, EINVAL, "--net %s: expected none, host or veth[,bridge=NAME][,subnet=CIDR]", v);
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n < 0)
+        return cerr_set(e, errno, "--net veth: readlink /proc/self/exe: %s", strerror(errno));
+    exe[n] = 0;
+    if (exe[0] != '/' || strstr(exe, " (deleted)"))
+        return cerr_set(e, ENOENT, "--net veth: the capsa binary %s has no usable path", exe);
+    json_t *opts = json_array();
+    char *dup = strdup(v + 4), *save = NULL;
+    for (char *o = strtok_r(dup, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        const char *flag = !strncmp(o, "bridge=", 7) ? "--bridge" :
+                           !strncmp(o, "subnet=", 7) ? "--subnet" : NULL;
+        if (!flag || !o[7]) {
+            int r = cerr_set(e, EINVAL, "--net veth: unknown option %s (expected bridge=NAME "
+                             "or subnet=CIDR)", o);
+            free(dup);
+            json_decref(opts);
+            return r;
+        }
+        json_array_append_new(opts, json_string(flag));
+        json_array_append_new(opts, json_string(o + 7));
+    }
+    free(dup);
+    json_t *up = json_pack("[s, s]", "capsa", "net-hook"), *down = json_deep_copy(up);
+    json_array_extend(up, opts);
+    json_array_extend(down, opts);
+    json_array_append_new(up, json_string("up"));
+    json_array_append_new(down, json_string("down"));
+    json_decref(opts);
+    net_hook_add(c, "createRuntime", exe, up);
+    net_hook_add(c, "poststop", exe, down);
+    return 0;
 }
 
 static int seccomp_flag(json_t *l, const char *v, capsa_err *e)
@@ -198,7 +249,7 @@ int spec_apply_flags(char **text, const spec_flags *f, capsa_err *e)
     if (r == 0)
         r = cap_flags(p, f->cap_drop, f->cap_add, e);
     if (r == 0 && f->net)
-        r = net_flag(l, f->net, e);
+        r = net_flag(c, f->net, e);
     if (r == 0 && f->seccomp)
         r = seccomp_flag(l, f->seccomp, e);
     if (r == 0) {

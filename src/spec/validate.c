@@ -54,6 +54,21 @@ static const struct {
     {"process.apparmorProfile", apparmor_used, NULL},
 };
 
+static bool lsm_enabled(const char *name)
+{
+    char buf[512] = "";
+    FILE *f = fopen("/sys/kernel/security/lsm", "re");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = 0;
+        fclose(f);
+    }
+    for (char *t = strtok(buf, ",\n"); t; t = strtok(NULL, ",\n"))
+        if (!strcmp(t, name))
+            return true;
+    return false;
+}
+
 static int check_unsupported(const spec *s, capsa_err *e)
 {
     for (size_t t = 0; t < sizeof unsupported / sizeof unsupported[0]; t++) {
@@ -66,6 +81,13 @@ static int check_unsupported(const spec *s, capsa_err *e)
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
             snprintf(path, sizeof path, unsupported[t].path, i);
 #pragma GCC diagnostic pop
+            /* An LSM field on a host without that LSM: say so, as runc does. */
+            const char *lsm = !strcmp(path, "process.apparmorProfile") ? "apparmor"
+                              : strstr(path, "elinux") || strstr(path, "mountLabel") ? "selinux"
+                                                                                      : NULL;
+            if (lsm && !lsm_enabled(lsm))
+                return spec_err_at(s, e, ENOTSUP, path, "%s is not enabled on this host",
+                                   !strcmp(lsm, "apparmor") ? "AppArmor" : "SELinux");
             return spec_err_at(s, e, ENOTSUP, path, "not supported by capsa yet");
         }
     }

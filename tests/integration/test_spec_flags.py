@@ -104,7 +104,6 @@ def test_net_host_and_none(ct):
     (("--user", "abc"), "--user abc"),
     (("--env", "NOEQUALS"), "--env NOEQUALS"),
     (("--cwd", "rel"), "--cwd rel"),
-    (("--net", "bridge"), "--net bridge"),
     (("--seccomp", "/no/such/profile.json"), "--seccomp /no/such/profile.json"),
 ])
 def test_bad_flag_is_one_line_error_and_writes_nothing(ct, flags, needle):
