@@ -22,11 +22,16 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/capsa
 
-.PHONY: all deps demo check unit integration security clients vm install clean bench
+.PHONY: all deps demo check unit integration security clients vm install clean bench static
 all: $(BIN)
 
 $(BIN): $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A static capsa to copy into any image (`capsa limits` inside a container).
+static: $(BUILD)/capsa-static
+$(BUILD)/capsa-static: $(OBJ)
+	$(CC) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h src/*.h)
 	@mkdir -p $(dir $@)
@@ -48,7 +53,7 @@ unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
 integration: $(BIN)
-	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	CAPSA=$(abspath $(BIN)) CAPSA_STATIC=$(abspath $(BUILD)/capsa-static) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 # Escape attempts against the default spec, each with a control (tests/security).
 security: $(BIN)
@@ -68,7 +73,7 @@ bench: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all static
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory vm
 	@$(MAKE) --no-print-directory security

@@ -245,3 +245,32 @@ def test_named_runtime(podman):
                         CG_PARENT, IMAGE, "echo", "named"], capture_output=True, text=True,
                        env=podman.env, timeout=30, cwd=podman.cwd)
     assert p.returncode == 0 and p.stdout == "named\n", p.stderr
+
+
+def test_audit_podman_container(podman):
+    """capsa audit --pid works on a container capsa did not make the usual way:
+    podman's (run by capsa under conmon, default podman settings), and shows a weak
+    one (--network host, --privileged) as FAIL by name — the control."""
+    import json as _json
+    n = podman.name("audit")
+    podman.run("-d", "--name", n, IMAGE, "sleep", "60")
+    weak = podman.name("auditweak")
+    podman.run("-d", "--name", weak, "--network", "host", "--cap-add", "SYS_ADMIN", IMAGE,
+               "sleep", "60")
+    try:
+        def audit(name):
+            pid = podman.inspect(name, "{{.State.Pid}}")
+            r = subprocess.run([CAPSA, "audit", "--format", "json", "--pid", pid],
+                               capture_output=True, text=True, timeout=30)
+            doc = _json.loads(r.stdout)
+            rows = {c["check"]: c["result"] for c in doc["targets"][0]["findings"]}
+            return r.returncode, rows
+        rc, rows = audit(n)
+        assert rows["namespace.pid"] == "PASS" and rows["namespace.mnt"] == "PASS", rows
+        assert rows["capabilities"] in ("PASS", "WARN"), rows
+        rc_weak, weak_rows = audit(weak)
+        assert weak_rows["namespace.net"] == "FAIL", weak_rows
+        assert weak_rows["capabilities"] == "FAIL", weak_rows
+        assert rc_weak == 2
+    finally:
+        podman("rm", "-f", "-t", "0", n, weak)
