@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/stats.h"
 #include "linux/hooks.h"
 #include "runtime/container.h"
 #include "util/fs.h"
@@ -179,6 +180,11 @@ int rt_state_json(const rt_ctx *c, const char *id, char **out, capsa_err *e)
         const char *status = ct_status(dirfd, &st);
         if (!strcmp(status, "stopped"))
             st.pid = 0;
+        cgroup_stats cs;
+        capsa_err ignore;
+        if (st.cgroup_path && cgroup_stats_read(st.cgroup_path, &cs, &ignore) == 0 &&
+            cs.has_memory)
+            st.oom_kills = cs.oom_kill;
         *out = state_oci_json(&st, status, true);
         state_free(&st);
     }

@@ -126,6 +126,11 @@ char *state_oci_json(const cstate *st, const char *status, bool pretty)
     if (st->owner)
         json_object_set_new(o, "owner", json_string(st->owner));
     json_object_set_new(o, "annotations", annotations_json(&st->annotations));
+    /* capsa extension: the kernel OOM-killed a process of this container. */
+    if (st->oom_kills) {
+        json_object_set_new(o, "oomKilled", json_true());
+        json_object_set_new(o, "oomKills", json_integer((json_int_t)st->oom_kills));
+    }
     char *s = json_dumps(o, pretty ? JSON_INDENT(2) | JSON_PRESERVE_ORDER : JSON_COMPACT);
     json_decref(o);
     return s;

@@ -15,6 +15,7 @@ typedef struct {
     spec_map annotations;
     bool has_userns;
     bool poststart, poststop;       /* config.json has such hooks: reparse it then */
+    unsigned long long oom_kills;   /* not stored: read from the cgroup for `state` */
 } cstate;
 
 int state_write(int dirfd, const cstate *st, capsa_err *e);
