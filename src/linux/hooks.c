@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +35,8 @@ static int run_one(const spec_hook *h, const char *kind, size_t i, const char *s
         return cerr_sys(e, errno, "%s hook %zu: fork", kind, i);
     }
     if (pid == 0) {
+        /* A hook does not outlive the runtime that waits for it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

@@ -256,3 +256,30 @@ def test_subnet_option(ct, net):
     addr = ipaddress.ip_interface(r.stdout.split()[3])
     assert addr.network.prefixlen == 30
     assert addr.ip in ipaddress.ip_network("169.254.64.0/20")
+
+
+def test_sigkill_of_capsa_mid_create_then_delete_force(ct, net):
+    """capsa killed with SIGKILL after the veth exists (while a later createRuntime
+    hook runs): the container's processes die with it (parent-death signal), the
+    kernel removes the pair with the network namespace, and `delete --force`
+    removes the half-made container's state and cgroup."""
+    import signal
+    cid, d = bundle(ct, "veth", ("true",), net)
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    cfg["hooks"]["createRuntime"].append({"path": "/bin/sleep", "args": ["sleep", "30"]})
+    json.dump(cfg, open(os.path.join(d, "config.json"), "w"))
+    p = ct.popen("create", "--bundle", d, cid, stdout=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: host_end(cid) in links(), timeout=10, what="the host end")
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+        wait_for(lambda: host_end(cid) not in links(), timeout=10, what="the pair to go")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert ct.capsa("list", "-q").stdout.split() == [cid]   # the half-made one is visible
+    r = ct.capsa("delete", "--force", cid)
+    assert r.returncode == 0, r.stderr
+    assert host_end(cid) not in links()
+    ct.assert_nothing_created(cid)
