@@ -1,5 +1,7 @@
 #include "linux/sync.h"
 
+#include "util/fs.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -23,24 +25,7 @@ int sync_send(int sock, int type, int val, const char *text)
 int sync_send_fd(int sock, int type, int fd)
 {
     struct msg m = {.type = type};
-    struct iovec iov = {.iov_base = &m, .iov_len = offsetof(struct msg, text)};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof u.buf};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    ssize_t w;
-    do
-        w = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (w < 0 && errno == EINTR);
-    return w < 0 ? -errno : 0;
+    return send_with_fd(sock, &m, offsetof(struct msg, text), fd);
 }
 
 int sync_recv(int sock, struct msg *m, int *fd)

@@ -29,22 +29,10 @@ int rt_send_console(const char *path, int master, capsa_err *e)
     if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0)
         return cerr_sys(e, errno, "connect to console socket %s", path);
     /* Like runc: the payload names the terminal, the fd rides along. */
-    char name[] = "/dev/ptmx";
-    struct iovec iov = {.iov_base = name, .iov_len = sizeof name - 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof u.buf};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof master);
-    if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
-        return cerr_sys(e, errno, "send terminal to console socket %s", path);
+    static const char name[] = "/dev/ptmx";
+    int r = send_with_fd(s, name, sizeof name - 1, master);
+    if (r < 0)
+        return cerr_sys(e, -r, "send terminal to console socket %s", path);
     return 0;
 }
 
