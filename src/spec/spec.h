@@ -337,6 +337,8 @@ int spec_apply_flags(char **text, const spec_flags *f, capsa_err *e);
 
 /* The default seccomp profile (linux.seccomp of `capsa spec`), JSON text. */
 char *spec_default_seccomp_json(void);
+/* Syscalls the default profile never allows (NULL-terminated). */
+extern const char *const spec_seccomp_denied[];
 
 /* A standalone linux.resources object (`capsa update -r`), errors located in
  * fname. *out is zeroed first; free with spec_resources_free. */
