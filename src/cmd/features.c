@@ -40,9 +40,15 @@ int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         "archs", str_array(seccomp_known_archs), "knownFlags", str_array(seccomp_known_flags),
         "supportedFlags", str_array(seccomp_supported_flags), "apparmor", "enabled", 0,
         "selinux", "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions", "idmap",
-        "enabled", 0);
-    json_t *f = json_pack("{s:s, s:s, s:[], s:o, s:o, s:{s:s}}", "ociVersionMin", "1.0.0",
-                          "ociVersionMax", "1.2.0", "hooks", "mountOptions", mo, "linux", linux,
+        "enabled", 1);
+    /* The options handled outside the flag tables. */
+    json_array_append_new(mo, json_string("idmap"));
+    json_array_append_new(mo, json_string("ridmap"));
+    json_array_append_new(mo, json_string("tmpcopyup"));
+    json_t *f = json_pack("{s:s, s:s, s:[ssssss], s:o, s:o, s:{s:s}}", "ociVersionMin", "1.0.0",
+                          "ociVersionMax", "1.2.0", "hooks", "prestart", "createRuntime",
+                          "createContainer", "startContainer", "poststart", "poststop",
+                          "mountOptions", mo, "linux", linux,
                           "annotations", "io.capsa.version", CAPSA_VERSION);
     char *s = json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     puts(s);

@@ -65,5 +65,7 @@ int ns_write_id_maps(pid_t pid, const spec_linux *l, capsa_err *e);
 int ns_join_paths(const spec_linux *l, bool user_only, capsa_err *e);
 int ns_write_time_offsets(const spec_linux *l, capsa_err *e);
 int net_loopback_up(capsa_err *e);
+/* A user namespace fd carrying these maps (idmapped mounts). */
+int ns_idmap_userns(const spec_idmaps *uid, const spec_idmaps *gid, capsa_err *e);
 
 #endif

@@ -64,6 +64,44 @@ static int apply_attrs(int rootfd, const char *dest, const mount_opts *o, capsa_
     return r;
 }
 
+/* User namespaces carrying each mount's uidMappings/gidMappings, made by the
+ * runtime before the fork (indexed like spec->mounts; -1: none). */
+static const int *idmap_fds;
+static const spec_mount *mount_spec_base;   /* spec->mounts, to index idmap_fds */
+static size_t n_idmap_fds;
+
+void mount_set_idmap_fds(const int *fds, size_t n)
+{
+    idmap_fds = fds;
+    n_idmap_fds = n;
+}
+
+size_t mount_idmap_fds(const int **fds)
+{
+    *fds = idmap_fds;
+    return n_idmap_fds;
+}
+
+/* An idmapped bind mount (runtime-spec 1.1 mount uidMappings): clone the source
+ * tree, give it the mapping of a user namespace, attach it at the target. */
+static int idmapped_bind(const char *src, int tfd, const spec_mount *m, bool rec, int userns,
+                         capsa_err *e)
+{
+    autoclose int tree = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+                                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                          (rec ? AT_RECURSIVE : 0));
+    if (tree < 0)
+        return cerr_sys(e, errno, "idmapped mount %s: open_tree", src);
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr,
+                sizeof attr) < 0)
+        return cerr_sys(e, errno, "idmapped mount %s: set the id mapping", src);
+    if (syscall(SYS_move_mount, tree, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH |
+                                                      MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return cerr_sys(e, errno, "idmapped mount %s on %s", src, m->destination);
+    return 0;
+}
+
 static int bind_mount(int rootfd, const char *src, const spec_mount *m, const mount_opts *o,
                       capsa_err *e)
 {
@@ -75,8 +113,15 @@ static int bind_mount(int rootfd, const char *src, const spec_mount *m, const mo
     if (tfd < 0)
         return tfd;
     char p[32];
-    if (mount(src, fd_path(tfd, p), NULL, MS_BIND | (o->rec ? MS_REC : 0), NULL) < 0)
+    size_t idx = (size_t)(m - mount_spec_base);
+    int userns = m->uid_mappings.n && idx < n_idmap_fds ? idmap_fds[idx] : -1;
+    if (userns >= 0) {
+        int r = idmapped_bind(src, tfd, m, o->rec, userns, e);
+        if (r < 0)
+            return r;
+    } else if (mount(src, fd_path(tfd, p), NULL, MS_BIND | (o->rec ? MS_REC : 0), NULL) < 0) {
         return cerr_sys(e, errno, "bind mount %s on %s", src, m->destination);
+    }
     return apply_attrs(rootfd, m->destination, o, e);
 }
 
@@ -317,6 +362,11 @@ static int copy_tree(int from, int to, int depth, capsa_err *e)
     }
     closedir(d);
     return r;
+}
+
+void mount_set_spec_base(const spec_mount *mounts)
+{
+    mount_spec_base = mounts;
 }
 
 int mount_one(int rootfd, const spec_mount *m, bool in_userns, bool new_cgroupns, capsa_err *e)

@@ -103,7 +103,12 @@ int mount_parse_options(char *const *opts, mount_opts *o, capsa_err *e)
             o->tmpcopyup = true;
             continue;
         }
-        if (!strcmp(s, "idmap") || !strcmp(s, "ridmap"))
+        /* idmap/ridmap name what the mount's uidMappings/gidMappings do. */
+        if (!strcmp(s, "idmap") || !strcmp(s, "ridmap")) {
+            o->rec |= s[0] == 'r';
+            continue;
+        }
+        if (0)
             return cerr_set(e, ENOTSUP, "mount option \"%s\": not supported by capsa yet", s);
         size_t n = strlen(s);
         if (dlen + n + 2 > sizeof o->data)

@@ -29,6 +29,12 @@ int mount_parse_options(char *const *opts, mount_opts *out, capsa_err *e);
 int mount_one(int rootfd, const spec_mount *m, bool in_userns, bool new_cgroupns,
               capsa_err *e);
 
+/* Idmapped mounts: user-namespace fds indexed like spec->mounts (-1: none),
+ * created by the runtime and inherited by init. */
+void mount_set_idmap_fds(const int *fds, size_t n);
+size_t mount_idmap_fds(const int **fds);
+void mount_set_spec_base(const spec_mount *mounts);
+
 /* Remember this process's cgroups (host view) before a cgroup namespace hides
  * them: cgroup mounts without a usable cgroupns bind the container's own. */
 void mount_save_cgroup_view(void);

@@ -143,3 +143,58 @@ int net_loopback_up(capsa_err *e)
         return cerr_sys(e, errno, "bring lo up");
     return 0;
 }
+
+/* A user namespace holding the given maps, as an fd (for an idmapped mount): a
+ * child unshares it, the caller writes the maps, opens /proc/CHILD/ns/user and
+ * lets the child go. */
+int ns_idmap_userns(const spec_idmaps *uid, const spec_idmaps *gid, capsa_err *e)
+{
+    int ready[2], hold[2];
+    if (pipe2(ready, O_CLOEXEC) < 0)
+        return cerr_sys(e, errno, "pipe");
+    if (pipe2(hold, O_CLOEXEC) < 0) {
+        close(ready[0]);
+        close(ready[1]);
+        return cerr_sys(e, errno, "pipe");
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(hold[1]);   /* or the read below never sees EOF */
+        close(ready[0]);
+        char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1)
+            _exit(1);
+        (void)read(hold[0], &c, 1);   /* until the caller has the fd */
+        _exit(0);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    char c = 'n';
+    int r = 0, fd = -1;
+    if (pid < 0 || read(ready[0], &c, 1) != 1 || c != 'y')
+        r = cerr_set(e, EPERM, "create a user namespace for an idmapped mount");
+    /* The kernel maps a file's on-disk id as the namespace-side id of the
+     * mount's user namespace; OCI's hostID -> containerID is therefore written
+     * inverted: "hostID containerID size". */
+    spec_idmap ub[uid->n + 1], gb[gid->n + 1];
+    for (size_t i = 0; i < uid->n; i++)
+        ub[i] = (spec_idmap){.container_id = uid->v[i].host_id, .host_id = uid->v[i].container_id,
+                             .size = uid->v[i].size};
+    for (size_t i = 0; i < gid->n; i++)
+        gb[i] = (spec_idmap){.container_id = gid->v[i].host_id, .host_id = gid->v[i].container_id,
+                             .size = gid->v[i].size};
+    spec_linux l = {.uid_mappings = {ub, uid->n}, .gid_mappings = {gb, gid->n}};
+    if (r == 0 && (r = ns_write_id_maps(pid, &l, e)) == 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            r = cerr_sys(e, errno, "open %s", path);
+    }
+    close(hold[1]);
+    close(ready[0]);
+    if (pid > 0)
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    return r < 0 ? r : fd;
+}

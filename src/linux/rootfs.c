@@ -195,6 +195,7 @@ int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
         return cerr_sys(e, errno, "open root %s", c->rootfs);
 
     bool dev_tmpfs = false;
+    mount_set_spec_base(s->mounts);
     for (size_t i = 0; i < s->n_mounts; i++) {
         const spec_mount *m = &s->mounts[i];
         if ((r = mount_one(rootfd, m, c->in_userns, c->new_cgroupns, e)) < 0)

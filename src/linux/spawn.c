@@ -44,7 +44,27 @@ static bool want_new(const spec_linux *l, enum spec_ns_type t)
 /* Only stdio, the preserved fds, the sync socket and the state directory go
  * into the container; in particular not the caller's flock'd state fd, or the
  * lock would live as long as the container's init. */
-static void close_fds_except(int preserve, int a, int b)
+static void close_fds_keep(int preserve, int *keep, size_t n)
+{
+    /* sort the few fds to keep, then close the ranges between them */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+            int t = keep[j];
+            keep[j] = keep[j - 1];
+            keep[j - 1] = t;
+        }
+    unsigned lo = 3 + (unsigned)preserve;
+    for (size_t i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < lo)
+            continue;
+        if ((unsigned)keep[i] > lo)
+            syscall(SYS_close_range, lo, keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+static __attribute__((unused)) void close_fds_except(int preserve, int a, int b)
 {
     int keep[2] = {a < b ? a : b, a < b ? b : a};
     unsigned lo = 3 + (unsigned)preserve;
@@ -250,7 +270,17 @@ static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
     capsa_err e = {0};
     unblock_all_signals();
     sock = lift_fd(sock, c->preserve_fds);
-    close_fds_except(c->preserve_fds, sock, c->state_dirfd);
+    {
+        /* also the user namespaces of idmapped mounts, which init needs */
+        const int *ids;
+        size_t n = mount_idmap_fds(&ids);
+        int keep[n + 2];
+        keep[0] = sock;
+        keep[1] = c->state_dirfd;
+        for (size_t i = 0; i < n; i++)
+            keep[2 + i] = ids[i];
+        close_fds_keep(c->preserve_fds, keep, n + 2);
+    }
     /* Non-dumpable before any namespace is joined; an unprivileged parent must
      * still open /proc/PID/uid_map, so then only after the maps are written. */
     bool rootless = geteuid() != 0;

@@ -19,6 +19,7 @@
 #include "cgroup/cgroup.h"
 #include "linux/hooks.h"
 #include "linux/linux.h"
+#include "linux/mounts.h"
 #include "linux/seccomp_filter.h"
 #include "runtime/container.h"
 #include "util/fs.h"
@@ -273,10 +274,24 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
                     .on_console_fd = take_console, .on_hooks = runtime_hooks,
                     .on_child = place_in_cgroup, .on_seccomp_fd = pass_seccomp_fd,
                     .arg = &cga};
+    /* idmapped mounts: their user namespaces are made here, on the host side */
+    int idfds[s->n_mounts + 1];
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        idfds[i] = -1;
+        if (r == 0 && s->mounts[i].uid_mappings.n) {
+            int fd = ns_idmap_userns(&s->mounts[i].uid_mappings, &s->mounts[i].gid_mappings, e);
+            if (fd < 0)
+                r = cerr_wrap(e, "mounts[%zu]", i);
+            else
+                idfds[i] = fd;
+        }
+    }
+    mount_set_idmap_fds(idfds, s->n_mounts);
     pid_t pid = 0;
     /* A state.json before anything exists: a half-made container is visible and
      * `delete --force` knows its cgroup. */
-    r = state_write(dirfd, &st, e);
+    if (r == 0)
+        r = state_write(dirfd, &st, e);
     if (r == 0 && mkfifoat(dirfd, "exec.fifo", 0622) < 0)
         r = cerr_sys(e, errno, "create exec fifo");
     if (r == 0)
@@ -308,6 +323,10 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         *master = cga.master;
     else if (cga.master >= 0)
         close(cga.master);
+    for (size_t i = 0; i < s->n_mounts; i++)
+        if (idfds[i] >= 0)
+            close(idfds[i]);
+    mount_set_idmap_fds(NULL, 0);
     free(st.created);
     free(st.cgroup_path);
     close(dirfd);

@@ -25,15 +25,9 @@ USED(rdma_used, s->linux.resources.has_rdma)
 USED(mount_label_used, s->linux.mount_label && *s->linux.mount_label)
 USED(selinux_used, s->process.selinux_label && *s->process.selinux_label)
 USED(apparmor_used, s->process.apparmor_profile && *s->process.apparmor_profile)
-USED(mount_uidmap_used, s->mounts[i].uid_mappings.n > 0)
-USED(mount_gidmap_used, s->mounts[i].gid_mappings.n > 0)
 USED(affinity_used,
      s->process.exec_cpu_affinity_initial_s || s->process.exec_cpu_affinity_final_s)
 
-static size_t n_mounts(const spec *s)
-{
-    return s->n_mounts;
-}
 
 
 /* Fields parsed but not implemented. When a feature lands, delete its row. */
@@ -47,8 +41,6 @@ static const struct {
     {"process.ioPriority", ioprio_used, NULL},
     {"process.execCPUAffinity", affinity_used, NULL},
     {"linux.resources.rdma", rdma_used, NULL},
-    {"mounts[%zu].uidMappings", mount_uidmap_used, n_mounts},
-    {"mounts[%zu].gidMappings", mount_gidmap_used, n_mounts},
     {"linux.mountLabel", mount_label_used, NULL},
     {"process.selinuxLabel", selinux_used, NULL},
     {"process.apparmorProfile", apparmor_used, NULL},
@@ -124,12 +116,35 @@ static int check_userns(const spec *s, capsa_err *e)
     return 0;
 }
 
+/* Idmapped mounts: both maps, on a bind mount (the kernel idmaps mounts of
+ * existing trees, not new filesystems here). */
+static int check_idmapped_mounts(const spec *s, capsa_err *e)
+{
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const spec_mount *m = &s->mounts[i];
+        if (!m->uid_mappings.n && !m->gid_mappings.n)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "mounts[%zu]", i);
+        if (!m->uid_mappings.n || !m->gid_mappings.n)
+            return spec_err_at(s, e, EINVAL, path,
+                               "an idmapped mount needs both uidMappings and gidMappings");
+        bool bind = m->type && !strcmp(m->type, "bind");
+        for (size_t k = 0; !bind && k < m->options.n; k++)
+            bind = !strcmp(m->options.v[k], "bind") || !strcmp(m->options.v[k], "rbind");
+        if (!bind)
+            return spec_err_at(s, e, EINVAL, path, "uidMappings/gidMappings need a bind mount");
+    }
+    return 0;
+}
+
 static int check_semantics(const spec *s, capsa_err *e)
 {
     const spec_linux *l = &s->linux;
     if (!s->root_path)
         return spec_err_at(s, e, EINVAL, "", "missing required field \"root\"");
     TRY(check_userns(s, e));
+    TRY(check_idmapped_mounts(s, e));
 
     if (l->n_time_offsets && !l->ns[NS_TIME].present)
         return spec_err_at(s, e, EINVAL, "linux.timeOffsets", "needs a time namespace");

@@ -144,7 +144,8 @@ static const bad_case cases[] = {
      "config.json:1:173: mounts[0].uidMappings[0]: missing required field \"size\"", "{\"containerID"},
     {"idmapped mount", "{" BASE ", \"mounts\": [{\"destination\": \"/a\"}, {\"destination\": \"/b\", "
      "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1, \"size\": 1}]}]}",
-     "config.json:1:195: mounts[1].uidMappings: not supported by capsa yet", "[{\"containerID"},
+     "config.json:1:158: mounts[1]: an idmapped mount needs both uidMappings and gidMappings",
+     "{\"destination\": \"/b\""},
     {"hook without path", "{" BASE ", \"hooks\": {\"poststop\": [{\"args\": [\"x\"]}]}}",
      "config.json:1:147: hooks.poststop[0]: missing required field \"path\"", "{\"args"},
     {"hook timeout 0", "{" BASE ", \"hooks\": {\"poststart\": [{\"path\": \"/bin/true\", \"timeout\": 0}]}}",
