@@ -91,3 +91,110 @@ def test_rootless_cannot_map_other_ids(ct, rootless_bundle):
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert lines and "newuidmap" in lines[-1], r.stderr
+
+
+@pytest.fixture
+def subid_user(ct):
+    """An unprivileged user with /etc/subuid and /etc/subgid ranges, made for the
+    test and removed after it (useradd assigns the ranges from login.defs)."""
+    if not shutil.which("useradd") or not shutil.which("newuidmap"):
+        pytest.skip("useradd or newuidmap (uidmap) not installed")
+    name = f"capsat{os.getpid() % 100000}"
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True,
+                   capture_output=True)
+    try:
+        import pwd
+        pw = pwd.getpwnam(name)
+        sub = [l.split(":") for l in open("/etc/subuid") if l.startswith(name + ":")]
+        subg = [l.split(":") for l in open("/etc/subgid") if l.startswith(name + ":")]
+        if not sub or not subg:
+            pytest.skip("useradd assigned no subuid/subgid range")
+        d = ct.world_dir()
+        copy_rootfs(ct.template, os.path.join(d, "rootfs"))
+        os.makedirs(os.path.join(d, "xdg"), mode=0o700)
+        for root, dirs, files in os.walk(d):
+            for n in dirs + files:
+                os.lchown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+        yield pw, int(sub[0][1]), int(subg[0][1]), d
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
+def _as(pw, args, cwd):
+    env = {"PATH": "/usr/bin:/bin", "XDG_RUNTIME_DIR": os.path.join(cwd, "xdg")}
+    return subprocess.run(["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid),
+                           "--clear-groups", CAPSA, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_rootless_full_range_via_newuidmap(ct, subid_user):
+    """root -> the user, 1..65536 -> the user's subuid range, written by newuidmap."""
+    pw, subuid, subgid, d = subid_user
+    r = _as(pw, ["spec", "--rootless", "--", "sh", "-c",
+                 "cat /proc/self/uid_map; id -u; ls -ln /proc/self/status"], d)
+    assert r.returncode == 0, r.stderr
+    path = os.path.join(d, "config.json")
+    cfg = json.load(open(path))
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": pw.pw_uid, "size": 1},
+                                   {"containerID": 1, "hostID": subuid, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": pw.pw_gid, "size": 1},
+                                   {"containerID": 1, "hostID": subgid, "size": 65536}]
+    json.dump(cfg, open(path, "w"))
+    r = _as(pw, ["run", "full"], d)
+    assert r.returncode == 0, r.stderr
+    lines = [l.split() for l in r.stdout.strip().split("\n")]
+    assert lines[0] == ["0", str(pw.pw_uid), "1"]
+    assert lines[1] == ["1", str(subuid), "65536"]
+    assert lines[2] == ["0"]
+
+
+def test_rootless_range_outside_subuid_fails_cleanly(ct, subid_user):
+    pw, subuid, subgid, d = subid_user
+    r = _as(pw, ["spec", "--rootless", "--", "true"], d)
+    assert r.returncode == 0, r.stderr
+    path = os.path.join(d, "config.json")
+    cfg = json.load(open(path))
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": pw.pw_uid, "size": 1},
+                                   {"containerID": 1, "hostID": subuid + 70000, "size": 10}]
+    json.dump(cfg, open(path, "w"))
+    r = _as(pw, ["run", "bad"], d)
+    assert r.returncode == 1
+    assert "newuidmap refused the mapping" in r.stderr and "/etc/subuid" in r.stderr, r.stderr
+    assert os.listdir(os.path.join(d, "xdg", "capsa")) == []
+
+
+def test_root_userns_host_sees_100000_and_root_cannot_read_host_file(ct):
+    """A root-run container mapping root to 100000: the host sees uid 100000, and
+    even CAP_SYS_ADMIN inside cannot read a 0600 host file bind-mounted in."""
+    d = ct.world_dir()
+    secret = os.path.join(d, "secret")
+    open(secret, "w").write("host-only\n")
+    os.chmod(secret, 0o600)
+
+    def tweak(c, userns=True):
+        c["mounts"].append({"destination": "/secret", "type": "bind", "source": secret,
+                            "options": ["bind", "ro"]})
+        caps = c["process"]["capabilities"]
+        for k in ("bounding", "effective", "permitted"):
+            caps[k] = sorted(set(caps.get(k, [])) | {"CAP_SYS_ADMIN", "CAP_DAC_OVERRIDE"})
+        if userns:
+            c["linux"]["namespaces"].append({"type": "user"})
+            c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+            c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    # the container's root must reach its rootfs: a world-traversable base
+    b = ct.bundle(args=["sleep", "1000"], tweak=tweak, base=ct.world_dir())
+    open(os.path.join(b.rootfs, "secret"), "w").close()   # the mount point, made by host root
+    ct.create(b)
+    ct.start(b.id)
+    pid = ct.state(b.id)["pid"]
+    uid = [l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("Uid:")][0]
+    assert uid == "100000"
+    ct.capsa("delete", "--force", b.id, check=True)
+    b2 = ct.bundle(args=["cat", "/secret"], tweak=tweak, base=ct.world_dir())
+    open(os.path.join(b2.rootfs, "secret"), "w").close()
+    r = ct.run(bundle=b2)
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    # control: the same container without the user namespace reads it
+    r = ct.run(args=["cat", "/secret"], tweak=lambda c: tweak(c, userns=False))
+    assert r.returncode == 0 and r.stdout == "host-only\n", r.stderr
