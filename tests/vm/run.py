@@ -56,6 +56,7 @@ CMDLINE = ("cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 console=ttyS0 qu
 DEFAULT_TESTS = ["tests/integration/test_cgroups*.py",
                  "tests/integration/test_update_pause.py",
                  "tests/integration/test_oom_state.py",
+                 "tests/integration/test_rootless_v2.py",
                  "tests/integration/test_observe.py",
                  "tests/integration/test_observe_stats.py"]
 KVM_PROBE_TIMEOUT = 6.0
