@@ -2,6 +2,7 @@
  * path lands in each of them. */
 #include "cgroup/cgroup.h"
 #include "cgroup/internal.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <linux/magic.h>
@@ -173,23 +174,6 @@ char *cg_own_path(const char *self_cgroup, const char *ctrls, bool v2)
     return NULL;
 }
 
-/* mountinfo escapes spaces etc. as \ooo */
-static char *unescape(const char *s, size_t n)
-{
-    char *o = xmalloc(n + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-            s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-            o[j++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            o[j++] = s[i];
-        }
-    }
-    o[j] = 0;
-    return o;
-}
 
 static void field(const char *line, int idx, const char **s, size_t *n)
 {
@@ -251,9 +235,9 @@ int cg_parse_mountinfo(const char *text, const char *root, enum cgroup_mode mode
         if (!v1 && !v2)
             continue;
         field(l, 3, &s, &n);
-        autofree char *mroot = unescape(s, n);
+        autofree char *mroot = mountinfo_unescape(s, n);
         field(l, 4, &s, &n);
-        autofree char *mnt = unescape(s, n);
+        autofree char *mnt = mountinfo_unescape(s, n);
         if (v2) {
             if (v2_at && !strcmp(mnt, v2_at))
                 host_add(host, mnt, mroot, "", true);

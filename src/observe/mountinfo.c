@@ -8,23 +8,6 @@
 
 #include "util/fs.h"
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static char *unescape(const char *s, size_t n)
-{
-    char *o = xmalloc(n + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-            s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-            o[j++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            o[j++] = s[i];
-        }
-    }
-    o[j] = 0;
-    return o;
-}
 
 /* The idx-th space-separated field of line (len bytes). */
 static bool field(const char *line, size_t len, int idx, const char **s, size_t *n)
@@ -62,16 +45,16 @@ static bool parse_line(const char *l, size_t len, obs_mount *m)
         return false;
     if (!field(l, pre, 3, &s, &n))
         return false;
-    m->root = unescape(s, n);
+    m->root = mountinfo_unescape(s, n);
     if (!field(l, pre, 4, &s, &n)) {
         free(m->root);
         return false;
     }
-    m->mnt = unescape(s, n);
-    m->opts = field(l, pre, 5, &s, &n) ? unescape(s, n) : xstrdup("");
-    m->fstype = field(sep + 3, post, 0, &s, &n) ? unescape(s, n) : xstrdup("");
-    m->source = field(sep + 3, post, 1, &s, &n) ? unescape(s, n) : xstrdup("");
-    m->super_opts = field(sep + 3, post, 2, &s, &n) ? unescape(s, n) : xstrdup("");
+    m->mnt = mountinfo_unescape(s, n);
+    m->opts = field(l, pre, 5, &s, &n) ? mountinfo_unescape(s, n) : xstrdup("");
+    m->fstype = field(sep + 3, post, 0, &s, &n) ? mountinfo_unescape(s, n) : xstrdup("");
+    m->source = field(sep + 3, post, 1, &s, &n) ? mountinfo_unescape(s, n) : xstrdup("");
+    m->super_opts = field(sep + 3, post, 2, &s, &n) ? mountinfo_unescape(s, n) : xstrdup("");
     return true;
 }
 
