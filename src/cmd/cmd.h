@@ -29,6 +29,8 @@ int cmd_getopt(const cmd_def *d, int argc, char **argv, const char *shortopts,
                const struct option *longopts, int *opt, capsa_err *e);
 const cmd_def *cmd_find(const char *name);
 /* Exactly `n` positional arguments (ID...) or an error naming the verb. */
+/* Append s to the NULL-terminated list *v of *n entries (repeatable flags). */
+void cmd_push(char ***v, size_t *n, char *s);
 int cmd_need_args(const char *verb, int argc, int n_min, int n_max, capsa_err *e);
 
 int cmd_create(cmd_ctx *c, int argc, char **argv, capsa_err *e);

@@ -26,13 +26,6 @@ static const struct option exec_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void push(char ***v, size_t *n, char *s)
-{
-    *v = xrealloc(*v, (*n + 2) * sizeof **v);
-    (*v)[(*n)++] = s;
-    (*v)[*n] = NULL;
-}
-
 int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
 {
     rt_exec_opts o = {0};
@@ -57,7 +50,7 @@ int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         case 'e':
             if (!strchr(optarg, '='))
                 return cerr_set(e, EINVAL, "--env %s: expected KEY=VALUE", optarg);
-            push(&env, &nenv, optarg);
+            cmd_push(&env, &nenv, optarg);
             break;
         case OPT_CWD:
             if (optarg[0] != '/')
@@ -76,7 +69,7 @@ int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
             }
             o.additional_gids = gids;
             break;
-        case 'c': push(&caps, &ncaps, optarg); break;
+        case 'c': cmd_push(&caps, &ncaps, optarg); break;
         case OPT_NNP: o.no_new_privs = true; break;
         case OPT_PRESERVE: {
             char *end;

@@ -17,13 +17,6 @@ enum {
     OPT_ENV, OPT_CWD, OPT_USER, OPT_NET, OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECCOMP, OPT_TERMINAL,
 };
 
-static void push(char ***v, size_t *n, char *s)
-{
-    *v = xrealloc(*v, (*n + 2) * sizeof **v);
-    (*v)[(*n)++] = s;
-    (*v)[*n] = NULL;
-}
-
 /* A size flag: bytes > 0, or -1 for unlimited. */
 static int size_flag(const char *flag, const char *v, int64_t *out, capsa_err *e)
 {
@@ -140,15 +133,15 @@ int cmd_spec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         else if (opt == OPT_READONLY || opt == OPT_RW)
             sf.readonly = opt == OPT_READONLY;
         else if (opt == OPT_MOUNT)
-            push(&mounts, &nm, optarg);
+            cmd_push(&mounts, &nm, optarg);
         else if (opt == OPT_TMPFS)
-            push(&tmpfs, &nt, optarg);
+            cmd_push(&tmpfs, &nt, optarg);
         else if (opt == OPT_ENV)
-            push(&env, &ne, optarg);
+            cmd_push(&env, &ne, optarg);
         else if (opt == OPT_CAP_ADD)
-            push(&cap_add, &nca, optarg);
+            cmd_push(&cap_add, &nca, optarg);
         else if (opt == OPT_CAP_DROP)
-            push(&cap_drop, &ncd, optarg);
+            cmd_push(&cap_drop, &ncd, optarg);
         else if (opt == OPT_CWD)
             sf.cwd = optarg;
         else if (opt == OPT_USER)

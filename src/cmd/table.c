@@ -218,3 +218,10 @@ int cmd_need_args(const char *verb, int argc, int n_min, int n_max, capsa_err *e
         return cerr_set(e, EINVAL, "%s: too many arguments (see capsa %s --help)", verb, verb);
     return 0;
 }
+
+void cmd_push(char ***v, size_t *n, char *s)
+{
+    *v = xrealloc(*v, (*n + 2) * sizeof **v);
+    (*v)[(*n)++] = s;
+    (*v)[*n] = NULL;
+}

@@ -64,20 +64,6 @@ static void close_fds_keep(int preserve, int *keep, size_t n)
     syscall(SYS_close_range, lo, ~0U, 0);
 }
 
-static __attribute__((unused)) void close_fds_except(int preserve, int a, int b)
-{
-    int keep[2] = {a < b ? a : b, a < b ? b : a};
-    unsigned lo = 3 + (unsigned)preserve;
-    for (int i = 0; i < 2; i++) {
-        if (keep[i] < 0 || (unsigned)keep[i] < lo)
-            continue;
-        if ((unsigned)keep[i] > lo)
-            syscall(SYS_close_range, lo, keep[i] - 1, 0);
-        lo = (unsigned)keep[i] + 1;
-    }
-    syscall(SYS_close_range, lo, ~0U, 0);
-}
-
 /* A foreground capsa blocks signals to forward them; its children must not
  * inherit that mask into the container. */
 static void unblock_all_signals(void)
@@ -468,7 +454,8 @@ static void exec_stage1(const void *arg, int sock)
     capsa_err e = {0};
     unblock_all_signals();
     sock = lift_fd(sock, c->preserve_fds);
-    close_fds_except(c->preserve_fds, sock, -1);
+    int keep[] = {sock};
+    close_fds_keep(c->preserve_fds, keep, 1);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (sync_expect(sock, MSG_GO, &e) < 0 || exec_join(c, &e) < 0)

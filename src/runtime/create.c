@@ -190,7 +190,7 @@ static int make_state_dir(const rt_ctx *c, const char *id, int *dirfd, capsa_err
     return 0;
 }
 
-static int write_pid_file(const char *path, pid_t pid, capsa_err *e)
+int rt_write_pid_file(const char *path, pid_t pid, capsa_err *e)
 {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%d", (int)pid);
@@ -314,7 +314,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         r = state_write(dirfd, &st, e);
     }
     if (r == 0 && o->pid_file)
-        r = write_pid_file(o->pid_file, pid, e);
+        r = rt_write_pid_file(o->pid_file, pid, e);
     if (r < 0) {
         capsa_err ignore;
         ct_destroy(c, dirfd, id, &st, &ignore);

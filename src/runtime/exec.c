@@ -210,18 +210,8 @@ int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status,
     }
     /* The lock is only for setup: kill and delete must work while we wait. */
     close(dirfd);
-    if (r == 0 && o->pid_file) {
-        char buf[32];
-        int n = snprintf(buf, sizeof buf, "%d", (int)pid);
-        autofree char *abs = NULL;
-        if (o->pid_file[0] == '/') {
-            abs = xstrdup(o->pid_file);
-        } else {
-            char cwd[PATH_MAX];
-            abs = xasprintf("%s/%s", getcwd(cwd, sizeof cwd) ? cwd : ".", o->pid_file);
-        }
-        r = fs_write_atomic(abs, buf, (size_t)n, 0644, e);
-    }
+    if (r == 0 && o->pid_file)
+        r = rt_write_pid_file(o->pid_file, pid, e);
     if (r == 0 && !o->detach)
         r = rt_wait(pid, master, status, e);
     state_free(&st);

@@ -53,6 +53,8 @@ int rt_wait(pid_t pid, int master, int *status, capsa_err *e);
  * setup stays pending and rt_wait forwards it, instead of killing capsa and
  * orphaning the container. Children unblock before they exec. */
 void rt_block_signals(void);
+/* --pid-file: the pid, written atomically (relative paths from the cwd). */
+int rt_write_pid_file(const char *path, pid_t pid, capsa_err *e);
 /* Hand a pty master to an engine's --console-socket (SCM_RIGHTS, like runc). */
 int rt_send_console(const char *path, int master, capsa_err *e);
 
