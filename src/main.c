@@ -10,6 +10,7 @@
 
 #include "cmd/cmd.h"
 #include "linux/selfexe.h"
+#include "util/trace.h"
 #include "util/log.h"
 
 #define OCI_SPEC_VERSION "1.2.0"
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
     int i = 1;
     capsa_err e = {0};
 
+    trace_init();
     reserve_preserved_fds(argc, argv);
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
                 verb, strerror(errno));
         return 1;
     }
+    trace_mark("main");
     if (log_init(log_file, log_format, debug) < 0) {
         fprintf(stderr, "capsa: --log %s / --log-format %s: cannot use them\n",
                 log_file ? log_file : "-", log_format ? log_format : "-");

@@ -2,6 +2,7 @@
  * parser keeps them as written); this file is the one place that maps them to
  * libseccomp values, so seccomp_check and seccomp_install cannot disagree. */
 #include "linux/seccomp_filter.h"
+#include "linux/seccomp_cache.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,11 +21,6 @@
 #endif
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
-/* libseccomp 2.6 added SCMP_FLTATR_CTL_WAITKILL; older ones get the flag by
- * loading the exported BPF ourselves (load_raw). */
-#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
-#define HAVE_SCMP_WAITKILL 1
 #endif
 
 /* JSON path prefix of every message */
@@ -268,7 +264,7 @@ static int set_attr(scmp_filter_ctx ctx, enum scmp_filter_attr a, uint32_t v, co
 }
 
 static int setup_filter(scmp_filter_ctx ctx, const spec_seccomp *s, unsigned bits,
-                        bool *raw_waitkill, capsa_err *e)
+                        capsa_err *e)
 {
     int r;
     for (size_t i = 0; i < s->architectures.n; i++) {
@@ -281,8 +277,6 @@ static int setup_filter(scmp_filter_ctx ctx, const spec_seccomp *s, unsigned bit
     /* The spec's process.noNewPrivileges decides, not libseccomp's default. */
     if ((r = set_attr(ctx, SCMP_FLTATR_CTL_NNP, 0, "no_new_privs off", e)) < 0)
         return r;
-    /* Real kernel errors from seccomp_load instead of ECANCELED. */
-    (void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
     if ((bits & F_TSYNC) &&
         (r = set_attr(ctx, SCMP_FLTATR_CTL_TSYNC, 1, P "flags: SECCOMP_FILTER_FLAG_TSYNC", e)) < 0)
         return r;
@@ -293,16 +287,6 @@ static int setup_filter(scmp_filter_ctx ctx, const spec_seccomp *s, unsigned bit
         (r = set_attr(ctx, SCMP_FLTATR_CTL_SSB, 1, P "flags: SECCOMP_FILTER_FLAG_SPEC_ALLOW",
                       e)) < 0)
         return r;
-    /* The kernel refuses WAIT_KILLABLE_RECV without a listener, where it would
-     * mean nothing anyway. */
-    *raw_waitkill = false;
-    if ((bits & F_WAITKILL) && seccomp_uses_notify(s)) {
-#ifdef HAVE_SCMP_WAITKILL
-        *raw_waitkill = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_WAITKILL, 1) < 0;
-#else
-        *raw_waitkill = true;
-#endif
-    }
     /* A binary tree of syscalls for long profiles, as runc does (libseccomp
      * <= 2.5.4 misbehaves with it on an empty filter). */
     size_t n = 0;
@@ -352,24 +336,75 @@ static int add_syscall(scmp_filter_ctx ctx, const spec_seccomp *s, size_t i, uin
     return 0;
 }
 
-/* Load the exported BPF with seccomp(2) ourselves, for flags this libseccomp
- * cannot set. Mirrors the flags seccomp_load would use. */
-static int load_raw(scmp_filter_ctx ctx, unsigned bits, bool notify, int *notify_fd,
-                    capsa_err *e)
+/* The program libseccomp generates for the profile, copied out of it. */
+static int compile(const spec_seccomp *s, struct sock_filter **insns, size_t *n, capsa_err *e)
 {
-    autoclose int mfd = memfd_create("capsa-seccomp", MFD_CLOEXEC);
-    if (mfd < 0)
-        return cerr_sys(e, errno, "seccomp: memfd_create");
-    int r = seccomp_export_bpf(ctx, mfd);
+    uint32_t def = action_value(s->default_action, s->has_default_errno_ret,
+                                s->default_errno_ret);
+    scmp_filter_ctx ctx = seccomp_init(def);
+    if (!ctx)
+        return cerr_set(e, ENOMEM, "seccomp: cannot create a filter with default action %s",
+                        s->default_action);
+    int r = setup_filter(ctx, s, flag_bits(s), e);
+    for (size_t i = 0; r == 0 && i < s->n_syscalls; i++)
+        r = add_syscall(ctx, s, i, def, e);
+    autoclose int mfd = r == 0 ? memfd_create("capsa-seccomp", MFD_CLOEXEC) : -1;
+    if (r == 0 && mfd < 0)
+        r = cerr_sys(e, errno, "seccomp: memfd_create");
+    if (r == 0 && (r = seccomp_export_bpf(ctx, mfd)) < 0)
+        r = cerr_sys(e, -r, "seccomp: export BPF");
+    seccomp_release(ctx);
     if (r < 0)
-        return cerr_sys(e, r, "seccomp: export BPF");
+        return r;
     off_t len = lseek(mfd, 0, SEEK_END);
     if (len <= 0 || len % (off_t)sizeof(struct sock_filter) != 0 || len > 65536 * 8)
         return cerr_set(e, EINVAL, "seccomp: exported BPF has a bad size %lld", (long long)len);
-    autofree struct sock_filter *insns = xmalloc((size_t)len);
-    if (pread(mfd, insns, (size_t)len, 0) != len)
+    *insns = xmalloc((size_t)len);
+    if (pread(mfd, *insns, (size_t)len, 0) != len) {
+        free(*insns);
+        *insns = NULL;
         return cerr_sys(e, errno ? errno : EIO, "seccomp: read exported BPF");
-    struct sock_fprog prog = {.len = (unsigned short)(len / sizeof *insns), .filter = insns};
+    }
+    *n = (size_t)len / sizeof **insns;
+    return 0;
+}
+
+/* The program seccomp_prepare made (in the runtime, before the fork), used by
+ * the container's processes that inherit it. */
+static struct {
+    const spec_seccomp *s;
+    struct sock_filter *insns;
+    size_t n;
+} prepared;
+
+int seccomp_prepare(const spec_seccomp *s, capsa_err *e)
+{
+    free(prepared.insns);
+    prepared.s = NULL;
+    prepared.insns = NULL;
+    if (!s->present)
+        return 0;
+    int r = seccomp_check(s, e);
+    if (r < 0)
+        return r;
+    seccomp_key k;
+    seccomp_cache_key(s, &k);
+    if (seccomp_cache_get(&k, &prepared.insns, &prepared.n) < 0) {
+        r = compile(s, &prepared.insns, &prepared.n, e);
+        if (r == 0)
+            seccomp_cache_put(&k, prepared.insns, prepared.n);
+    }
+    free(k.v);
+    if (r == 0)
+        prepared.s = s;
+    return r;
+}
+
+/* seccomp(2) with the flags the profile asks for. */
+static int load(const struct sock_filter *insns, size_t n, unsigned bits, bool notify,
+                int *notify_fd, capsa_err *e)
+{
+    struct sock_fprog prog = {.len = (unsigned short)n, .filter = (struct sock_filter *)insns};
     unsigned long f = 0;
     if (bits & F_TSYNC)
         f |= SECCOMP_FILTER_FLAG_TSYNC | (notify ? SECCOMP_FILTER_FLAG_TSYNC_ESRCH : 0);
@@ -379,6 +414,8 @@ static int load_raw(scmp_filter_ctx ctx, unsigned bits, bool notify, int *notify
         f |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
     if (notify)
         f |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    /* The kernel refuses WAIT_KILLABLE_RECV without a listener, where it would
+     * mean nothing anyway. */
     if ((bits & F_WAITKILL) && notify)
         f |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f, &prog);
@@ -410,27 +447,13 @@ int seccomp_install_notify(const spec_seccomp *s, int *notify_fd, capsa_err *e)
     if (notify && seccomp_api_get() < 5)
         return cerr_set(e, ENOTSUP, "seccomp: SCMP_ACT_NOTIFY needs Linux >= 5.0 and "
                                     "libseccomp >= 2.5 (API level %u)", seccomp_api_get());
-    uint32_t def = action_value(s->default_action, s->has_default_errno_ret,
-                                s->default_errno_ret);
-    scmp_filter_ctx ctx = seccomp_init(def);
-    if (!ctx)
-        return cerr_set(e, ENOMEM, "seccomp: cannot create a filter with default action %s",
-                        s->default_action);
-    unsigned bits = flag_bits(s);
-    bool raw = false;
-    r = setup_filter(ctx, s, bits, &raw, e);
-    for (size_t i = 0; r == 0 && i < s->n_syscalls; i++)
-        r = add_syscall(ctx, s, i, def, e);
-    if (r == 0 && raw) {
-        r = load_raw(ctx, bits, notify, notify_fd, e);
-    } else if (r == 0) {
-        if ((r = seccomp_load(ctx)) < 0)
-            r = cerr_sys(e, r, "seccomp: load filter%s", LOAD_HINT(-r));
-        else if (notify && (*notify_fd = seccomp_notify_fd(ctx)) < 0)
-            r = cerr_sys(e, *notify_fd, "seccomp: get listener fd");
-    }
-    seccomp_release(ctx);
-    return r;
+    if (prepared.s == s)
+        return load(prepared.insns, prepared.n, flag_bits(s), notify, notify_fd, e);
+    autofree struct sock_filter *insns = NULL;
+    size_t n = 0;
+    if ((r = compile(s, &insns, &n, e)) < 0)
+        return r;
+    return load(insns, n, flag_bits(s), notify, notify_fd, e);
 }
 
 int seccomp_install(const spec_seccomp *s, capsa_err *e)

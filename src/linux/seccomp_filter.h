@@ -22,6 +22,11 @@ int seccomp_check(const spec_seccomp *s, capsa_err *e);
 /* Does any rule use SCMP_ACT_NOTIFY (so the load returns a listener fd)? */
 bool seccomp_uses_notify(const spec_seccomp *s);
 
+/* Build the filter now, in the runtime (from the cache of seccomp_cache.h when
+ * it holds this profile), so that seccomp_install in the container's processes
+ * forked afterwards only loads it. Optional: without it, install compiles. */
+int seccomp_prepare(const spec_seccomp *s, capsa_err *e);
+
 /* Build and load the filter into the calling thread (all threads with
  * SECCOMP_FILTER_FLAG_TSYNC). The kernel wants no_new_privs already set or
  * CAP_SYS_ADMIN: capsa never sets no_new_privs here (that is

@@ -34,7 +34,9 @@
 #include "linux/mounts.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
+#include "linux/seccomp_filter.h"
 #include "linux/sync.h"
+#include "util/trace.h"
 
 static bool want_new(const spec_linux *l, enum spec_ns_type t)
 {
@@ -158,14 +160,16 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
         rc.before_pivot = init_before_pivot;
         rc.arg = &ih;
     }
+    trace_mark("init forked");
     if ((r = rootfs_setup(&rc, e)) < 0)
         return r;
+    trace_mark("mounts");
     autofree char *exe = NULL;
     if ((r = process_finish_init(p, l, sock, &exe, e)) < 0)
         return r;
     if ((r = process_keep_fds(c->preserve_fds, e)) < 0)
         return r;
-
+    trace_mark("process (rlimits, user, caps, seccomp)");
     sync_send(sock, MSG_READY, 0, NULL);
     close(sock);
     /* Blocks until `capsa start` opens the fifo for reading. */
@@ -188,6 +192,7 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     }
     if (write(fifo, "0", 1) != 1)
         _exit(127);
+    trace_mark("exec");
     execve(exe, p->args.v, p->env.v);
     dprintf(fifo, "exec %s: %s", exe, strerror(errno));
     _exit(127);
@@ -216,6 +221,7 @@ static int stage1_namespaces(const spawn_cfg *c, int sock, capsa_err *e)
             flags |= spec_ns_clone_flag((enum spec_ns_type)t);
     if (flags && unshare(flags) < 0)
         return cerr_sys(e, errno, "create namespaces");
+    trace_mark("namespaces");
     if (want_new(l, NS_TIME) && (r = ns_write_time_offsets(l, e)) < 0)
         return r;
     return 0;
@@ -405,6 +411,10 @@ static void spawn_stage1(const void *arg, int sock)
 
 int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
 {
+    int r = seccomp_prepare(&c->s->linux.seccomp, e);
+    if (r < 0)
+        return r;
+    trace_mark("seccomp filter");
     parent_cfg pc = {.l = &c->s->linux, .on_hooks = c->on_hooks, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
     return run_stages(spawn_stage1, c, c->on_child, &pc, init_pid, e);
@@ -465,6 +475,9 @@ static void exec_stage1(const void *arg, int sock)
 
 int linux_exec(const exec_cfg *c, pid_t *pid, capsa_err *e)
 {
+    int r = seccomp_prepare(&c->l->seccomp, e);
+    if (r < 0)
+        return r;
     parent_cfg pc = {.l = c->l, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = false};
     return run_stages(exec_stage1, c, c->on_child, &pc, pid, e);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/trace.h"
 #include "cgroup/cgroup.h"
 #include "linux/hooks.h"
 #include "linux/linux.h"
@@ -91,6 +92,7 @@ static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
 {
     struct spawn_arg *a = arg;
     int r = cgroup_setup(a->path, a->res, pid, e);
+    trace_mark("cgroup");
     if (r == 0 || geteuid() == 0 || (e->code != EACCES && e->code != EPERM && e->code != EROFS))
         return r;
     /* Rootless without a delegated cgroup: run without one, and say once which
@@ -228,6 +230,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     spec *s = NULL;
     if ((r = spec_load(cfg, &s, e)) < 0)
         return r;
+    trace_mark("parse config.json");
     if ((r = spec_validate(s, e)) < 0 || (r = seccomp_check(&s->linux.seccomp, e)) < 0 ||
         (!s->has_process &&
                                           (r = cerr_set(e, EINVAL, "config.json: process: missing, nothing to run")) < 0)) {
@@ -302,6 +305,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         r = cerr_sys(e, errno, "create exec fifo");
     if (r == 0)
         fchmodat(dirfd, "exec.fifo", 0622, 0);
+    trace_mark("state dir");
     if (r == 0)
         r = linux_spawn(&sc, &pid, e);
     if (r == 0) {
@@ -313,6 +317,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         }
         r = state_write(dirfd, &st, e);
     }
+    trace_mark("created");
     if (r == 0 && o->pid_file)
         r = rt_write_pid_file(o->pid_file, pid, e);
     if (r < 0) {
@@ -418,6 +423,7 @@ int rt_start(const rt_ctx *c, const char *id, capsa_err *e)
         goto out;
     }
     unlinkat(dirfd, "exec.fifo", 0);
+    trace_mark("started");
     if (st.poststart) {
         /* poststart failures are reported, not fatal (runtime-spec). */
         capsa_err he = {0};
@@ -456,6 +462,7 @@ int rt_run(const rt_ctx *c, const char *id, const rt_create_opts *o, bool detach
         if (r == 0)
             r = rt_wait(init, master, status, e);
         /* Before the delete: the OOM kill counter lives in the cgroup. */
+        trace_mark("exited");
         if (r == 0)
             rt_oom_report(c, id);
     }
@@ -464,6 +471,7 @@ int rt_run(const rt_ctx *c, const char *id, const rt_create_opts *o, bool detach
         int d = rt_delete(c, id, true, r < 0 ? &ignore : e);
         if (r == 0)
             r = d;
+        trace_mark("deleted");
     }
     return r;
 }
