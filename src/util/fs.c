@@ -82,9 +82,12 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
     autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return cerr_sys(e, errno, "create %s", tmp);
+    /* No fsync: these files (state.json, pid files) describe processes that a
+     * power loss ends anyway; rename alone means no reader ever sees half a
+     * file. An fsync cost a disk flush per container start. */
     int r = write_all(fd, data, len);
-    if (r < 0 || fsync(fd) < 0) {
-        int err = r < 0 ? -r : errno;
+    if (r < 0) {
+        int err = -r;
         unlink(tmp);
         return cerr_sys(e, err, "write %s", tmp);
     }

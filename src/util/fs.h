@@ -13,7 +13,7 @@ int fs_write_str(const char *path, const char *s, capsa_err *e);
 /* Read a whole file (NUL-terminated); *out malloc'd. */
 int fs_read(const char *path, char **out, size_t *len, capsa_err *e);
 int fs_read_fd(int fd, const char *what, char **out, size_t *len, capsa_err *e);
-/* Write atomically: path.tmp + fsync + rename. */
+/* Write atomically: path.tmp + rename (no fsync: runtime state only). */
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode, capsa_err *e);
 /* mkdir -p with mode for the components created. */
 int fs_mkdir_p(const char *path, mode_t mode, capsa_err *e);
