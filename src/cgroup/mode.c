@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -281,7 +282,7 @@ static int read_text(const char *path, char **out, capsa_err *e)
     return 0;
 }
 
-int cg_host_load(cg_host *host, capsa_err *e)
+static int host_read(cg_host *host, capsa_err *e)
 {
     memset(host, 0, sizeof *host);
     host->v2 = -1;
@@ -301,6 +302,39 @@ int cg_host_load(cg_host *host, capsa_err *e)
     if (r < 0)
         cg_host_free(host);
     return r;
+}
+
+static void host_copy(cg_host *to, const cg_host *from)
+{
+    *to = *from;
+    for (size_t i = 0; i < from->n; i++) {
+        to->h[i].mount = xstrdup(from->h[i].mount);
+        to->h[i].mnt_root = xstrdup(from->h[i].mnt_root);
+    }
+    to->v2_ctrls = xstrdup(from->v2_ctrls);
+    to->self_cgroup = xstrdup(from->self_cgroup);
+}
+
+/* One capsa command asks several times (create, kill, destroy, stats): the
+ * mounts and our own cgroup are read once per process. A forked child (which
+ * may be in other namespaces by now) reads its own. */
+int cg_host_load(cg_host *host, capsa_err *e)
+{
+    static cg_host memo;
+    static pid_t memo_pid;
+    static char memo_root[256];
+    if (memo_pid != getpid() || strcmp(memo_root, cg_root())) {
+        if (memo_pid)
+            cg_host_free(&memo);
+        memo_pid = 0;
+        int r = host_read(&memo, e);
+        if (r < 0)
+            return r;
+        memo_pid = getpid();
+        snprintf(memo_root, sizeof memo_root, "%s", cg_root());
+    }
+    host_copy(host, &memo);
+    return 0;
 }
 
 void cg_host_free(cg_host *host)

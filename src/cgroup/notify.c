@@ -65,29 +65,55 @@ static int open_v2(cgroup_oom_watch *w, capsa_err *e)
     return 0;
 }
 
-int cgroup_oom_watch_open(const char *path, cgroup_oom_watch **out, capsa_err *e)
+/* The memory cgroup directory of a container path and whether it is v2. */
+static int memory_dir(const char *path, char **dir, bool *v2, capsa_err *e)
 {
     cg_host host;
     int r = cg_host_load(&host, e);
     if (r < 0)
         return r;
-    cgroup_oom_watch *w = xcalloc(1, sizeof *w);
-    w->fd = w->ctl_fd = -1;
     /* Hybrid hosts: memory is a v1 controller, cgroup2 has no memory.events. */
     const cg_hier *h = host.mode == CG_UNIFIED ? NULL : cg_host_v1(&host, "memory");
     if (!h)
         h = cg_host_v2(&host);
-    w->v2 = h && h->v2;
+    *v2 = h && h->v2;
     if (!h)
         r = cerr_set(e, EOPNOTSUPP, "no memory cgroup controller on this host");
     else
-        r = cg_resolve(&host, h, path, NULL, NULL, &w->dir, e);
-    if (r >= 0 && w->v2 && !cg_has_file(w->dir, "memory.events"))
+        r = cg_resolve(&host, h, path, NULL, NULL, dir, e);
+    if (r >= 0 && *v2 && !cg_has_file(*dir, "memory.events"))
         r = cerr_set(e, EOPNOTSUPP, "no memory.events in %s (memory controller not enabled)",
-                     w->dir);
+                     *dir);
+    cg_host_free(&host);
+    return r;
+}
+
+int cgroup_oom_kills(const char *path, uint64_t *kills, capsa_err *e)
+{
+    autofree char *dir = NULL;
+    bool v2;
+    int r = memory_dir(path, &dir, &v2, e);
+    if (r < 0)
+        return r;
+    uint64_t oom;
+    if (v2)
+        return read_events(dir, &oom, kills, e);
+    /* v1: memory.oom_control has "oom_kill N" (Linux 4.13) */
+    autofree char *text = NULL;
+    if ((r = cg_read(dir, "memory.oom_control", &text, e)) < 0)
+        return r;
+    const char *k = strstr(text, "oom_kill ");
+    *kills = k ? strtoull(k + 9, NULL, 10) : 0;
+    return 0;
+}
+
+int cgroup_oom_watch_open(const char *path, cgroup_oom_watch **out, capsa_err *e)
+{
+    cgroup_oom_watch *w = xcalloc(1, sizeof *w);
+    w->fd = w->ctl_fd = -1;
+    int r = memory_dir(path, &w->dir, &w->v2, e);
     if (r >= 0)
         r = w->v2 ? open_v2(w, e) : open_v1(w, e);
-    cg_host_free(&host);
     if (r < 0) {
         cgroup_oom_watch_close(w);
         return r;

@@ -5,10 +5,14 @@
 #ifndef CAPSA_CGROUP_NOTIFY_H
 #define CAPSA_CGROUP_NOTIFY_H
 
+#include <stdint.h>
+
 #include "util/err.h"
 
 typedef struct cgroup_oom_watch cgroup_oom_watch;
 
+/* OOM kills in the container's memory cgroup so far (two small reads). */
+int cgroup_oom_kills(const char *path, uint64_t *kills, capsa_err *e);
 /* Start watching the memory cgroup of a container path (as in state.json).
  * EOPNOTSUPP when the host has no memory controller. */
 int cgroup_oom_watch_open(const char *path, cgroup_oom_watch **out, capsa_err *e);

@@ -220,7 +220,11 @@ int rt_oom_check(const char *cgroup_path, char *msg, size_t len)
 {
     cgroup_stats s;
     capsa_err e;
-    if (!cgroup_path || cgroup_stats_read(cgroup_path, &s, &e) < 0 || !s.has_memory ||
+    uint64_t kills = 0;
+    /* the cheap counter first: the full stats only when there is news */
+    if (!cgroup_path || cgroup_oom_kills(cgroup_path, &kills, &e) < 0 || kills == 0)
+        return 0;
+    if (cgroup_stats_read(cgroup_path, &s, &e) < 0 || !s.has_memory ||
         s.oom_kill == 0)
         return 0;
     char limit[48] = "no memory limit", peak[48] = "";
