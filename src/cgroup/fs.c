@@ -209,6 +209,12 @@ void cg_sleep_ms(unsigned ms)
 
 int cg_rmdir_tree(const char *dir, uint64_t deadline_ms, capsa_err *e)
 {
+    /* The common case first: an empty leaf goes at once, no listing. EBUSY
+     * means child cgroups or processes still exiting. */
+    if (rmdir(dir) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EBUSY)
+        return cerr_sys(e, errno, "remove cgroup %s", dir);
     int r = 0;
     DIR *d = opendir(dir);
     if (!d)

@@ -170,6 +170,8 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     if ((r = process_keep_fds(c->preserve_fds, e)) < 0)
         return r;
     trace_mark("process (rlimits, user, caps, seccomp)");
+    /* init outlives `capsa create` from here on */
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     sync_send(sock, MSG_READY, 0, NULL);
     close(sock);
     /* Blocks until `capsa start` opens the fifo for reading. */
@@ -257,22 +259,26 @@ static int init_entry(const void *arg, int sock, capsa_err *e)
     return init_main(arg, sock, e);
 }
 
+/* Everything but the sync socket (moved above the preserved range), the state
+ * directory and the user namespaces of idmapped mounts (init needs them). */
+static void stage1_close_fds(const spawn_cfg *c, int *sock)
+{
+    *sock = lift_fd(*sock, c->preserve_fds);
+    const int *ids;
+    size_t n = mount_idmap_fds(&ids);
+    int keep[n + 2];
+    keep[0] = *sock;
+    keep[1] = c->state_dirfd;
+    for (size_t i = 0; i < n; i++)
+        keep[2 + i] = ids[i];
+    close_fds_keep(c->preserve_fds, keep, n + 2);
+}
+
 static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
 {
     capsa_err e = {0};
     unblock_all_signals();
-    sock = lift_fd(sock, c->preserve_fds);
-    {
-        /* also the user namespaces of idmapped mounts, which init needs */
-        const int *ids;
-        size_t n = mount_idmap_fds(&ids);
-        int keep[n + 2];
-        keep[0] = sock;
-        keep[1] = c->state_dirfd;
-        for (size_t i = 0; i < n; i++)
-            keep[2 + i] = ids[i];
-        close_fds_keep(c->preserve_fds, keep, n + 2);
-    }
+    stage1_close_fds(c, &sock);
     /* Non-dumpable before any namespace is joined; an unprivileged parent must
      * still open /proc/PID/uid_map, so then only after the maps are written. */
     bool rootless = geteuid() != 0;
@@ -409,6 +415,80 @@ static void spawn_stage1(const void *arg, int sock)
     stage1_main(arg, sock);
 }
 
+/* ---- create in one clone ----
+ * Without a user or time namespace and without namespaces to join, init is
+ * cloned straight into its new namespaces: no stage1 process, no fork after
+ * unshare. The cgroup namespace is the exception: it is made by init itself
+ * once the runtime has put it in its cgroup, so that cgroup is its root. */
+static bool one_clone(const spec_linux *l)
+{
+    for (int t = 0; t < NS__COUNT; t++)
+        if (l->ns[t].present && l->ns[t].path)
+            return false;
+    return !l->ns[NS_USER].present && !l->ns[NS_TIME].present;
+}
+
+static __attribute__((noreturn)) void direct_init(const spawn_cfg *c, int sock)
+{
+    capsa_err e = {0};
+    unblock_all_signals();
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* dies with the runtime while it is being set up (cleared before READY) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    stage1_close_fds(c, &sock);
+    if (sync_expect(sock, MSG_GO, &e) < 0)
+        sync_die(sock, &e);
+    if (chdir(c->bundle) < 0) {
+        cerr_sys(&e, errno, "chdir to bundle %s", c->bundle);
+        sync_die(sock, &e);
+    }
+    mount_save_cgroup_view();
+    if (want_new(&c->s->linux, NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+        cerr_sys(&e, errno, "create cgroup namespace");
+        sync_die(sock, &e);
+    }
+    trace_mark("namespaces");
+    if (init_main(c, sock, &e) < 0)
+        sync_die(sock, &e);
+    _exit(1);
+}
+
+static int run_direct(const spawn_cfg *c, const parent_cfg *pc, pid_t *final, capsa_err *e)
+{
+    const spec_linux *l = &c->s->linux;
+    int flags = 0;
+    for (int t = 0; t < NS__COUNT; t++)
+        if (t != NS_CGROUP && want_new(l, (enum spec_ns_type)t))
+            flags |= spec_ns_clone_flag((enum spec_ns_type)t);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return cerr_sys(e, errno, "socketpair");
+    pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+    if (child < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return cerr_sys(e, errno, "create namespaces");
+    }
+    if (child == 0) {
+        close(sv[0]);
+        direct_init(c, sv[1]);
+    }
+    close(sv[1]);
+    autoclose int sock = sv[0];
+    *final = child;
+    int r = c->on_child ? c->on_child(child, pc->arg, e) : 0;
+    if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
+        r = cerr_sys(e, EPIPE, "start container setup");
+    if (r == 0)
+        r = parent_loop(sock, child, pc, final, e);
+    if (r < 0) {
+        kill(child, SIGKILL);
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    return r;
+}
+
 int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
 {
     int r = seccomp_prepare(&c->s->linux.seccomp, e);
@@ -417,6 +497,8 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
     trace_mark("seccomp filter");
     parent_cfg pc = {.l = &c->s->linux, .on_hooks = c->on_hooks, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
+    if (one_clone(&c->s->linux) && !getenv("CAPSA_TWO_STAGE"))
+        return run_direct(c, &pc, init_pid, e);
     return run_stages(spawn_stage1, c, c->on_child, &pc, init_pid, e);
 }
 
