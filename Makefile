@@ -22,7 +22,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/capsa
 
-.PHONY: all deps demo check unit integration security clients vm install clean bench static
+.PHONY: all deps demo check unit integration security clients vm install clean bench static \
+        conformance
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -54,6 +55,11 @@ unit: $(UNIT_BIN)
 
 integration: $(BIN)
 	CAPSA=$(abspath $(BIN)) CAPSA_STATIC=$(abspath $(BUILD)/capsa-static) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# runtime-spec v1.2 conformance (tests/conformance; docs/conformance.md is generated
+# from it by scripts/gen-conformance.py).
+conformance: $(BIN)
+	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/conformance $(PYTEST_ARGS)
 
 # Escape attempts against the default spec, each with a control (tests/security).
 security: $(BIN)

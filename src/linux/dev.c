@@ -45,11 +45,26 @@ static int bind_host_dev(int rootfd, const char *path, char type, unsigned maj, 
     return 0;
 }
 
+/* runtime-spec: a file already at the path that is not the requested device
+ * is an error, never replaced (it may be a file of the image, like /etc/passwd). */
+static int check_existing(int dfd, const char *name, const char *path, char type, unsigned maj,
+                          unsigned min, capsa_err *e)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : cerr_sys(e, errno, "stat %s", path);
+    bool same = type == 'p' ? S_ISFIFO(st.st_mode)
+                            : (type == 'b' ? S_ISBLK(st.st_mode) : S_ISCHR(st.st_mode)) &&
+                                  major(st.st_rdev) == maj && minor(st.st_rdev) == min;
+    if (!same)
+        return cerr_set(e, EEXIST, "device %s: a file that is not the %c %u:%u device "
+                        "already exists there", path, type, maj, min);
+    return 0;
+}
+
 static int make_dev(int rootfd, const char *path, char type, unsigned maj, unsigned min,
                     mode_t mode, uid_t uid, gid_t gid, bool in_userns, capsa_err *e)
 {
-    if (in_userns)
-        return bind_host_dev(rootfd, path, type, maj, min, e);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -60,6 +75,11 @@ static int make_dev(int rootfd, const char *path, char type, unsigned maj, unsig
     if (dfd < 0)
         return dfd;
     const char *name = slash + 1;
+    int r = check_existing(dfd, name, path, type, maj, min, e);
+    if (r < 0)
+        return r;
+    if (in_userns)
+        return bind_host_dev(rootfd, path, type, maj, min, e);
     mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
     unlinkat(dfd, name, 0);
     if (mknodat(dfd, name, fmt | (mode & 07777), makedev(maj, min)) < 0) {

@@ -1,5 +1,7 @@
 #include "linux/hooks.h"
 
+#include "util/log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/fs.h"
+#include "util/log.h"
 
 static int run_one(const spec_hook *h, const char *kind, size_t i, const char *state,
                    capsa_err *e)
@@ -103,4 +106,20 @@ int hooks_run(const spec_hooks_list *l, const char *kind, const char *state_json
             return r;
     }
     return 0;
+}
+
+/* poststart/poststop: a failing hook is a warning and the remaining hooks still
+ * run (runtime-spec lifecycle steps 9 and 13). Returns the number that failed. */
+size_t hooks_run_warn(const spec_hooks_list *l, const char *kind, const char *state_json)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        capsa_err he = {0};
+        if (run_one(&l->v[i], kind, i, state_json, &he) < 0) {
+            fprintf(stderr, "capsa: warning: %s\n", he.msg);
+            log_msg("warning", "%s", he.msg);
+            failed++;
+        }
+    }
+    return failed;
 }

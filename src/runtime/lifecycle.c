@@ -100,10 +100,10 @@ int ct_run_hooks(const cstate *st, const char *kind, const char *status, capsa_e
     if (r < 0)
         return cerr_wrap(e, "%s hooks", kind);
     autofree char *state = state_oci_json(st, status, false);
-    r = hooks_run(!strcmp(kind, "poststart") ? &s->hooks.poststart : &s->hooks.poststop, kind,
-                  state, e);
+    hooks_run_warn(!strcmp(kind, "poststart") ? &s->hooks.poststart : &s->hooks.poststop, kind,
+                   state);
     spec_free(s);
-    return r;
+    return 0;
 }
 
 int rt_kill(const rt_ctx *c, const char *id, int sig, bool all, capsa_err *e)

@@ -243,7 +243,19 @@ static int parse_process(pctx *c, json_t *o, void *arg)
 static int parse_mount(pctx *c, json_t *o, void *arg)
 {
     spec_mount *m = arg;
-    TRY(m_abs_path(c, o, "destination", REQ, &m->destination));
+    TRY(m_str(c, o, "destination", REQ, &m->destination));
+    if (!m->destination[0]) {
+        size_t old = p_push_key(c, "destination");
+        int r = p_err(c, "must not be empty");
+        p_pop(c, old);
+        return r;
+    }
+    /* runtime-spec: a relative destination (deprecated) is relative to "/". */
+    if (m->destination[0] != '/') {
+        char *abs = xasprintf("/%s", m->destination);
+        free(m->destination);
+        m->destination = abs;
+    }
     TRY(m_str(c, o, "source", OPT, &m->source));
     TRY(m_str(c, o, "type", OPT, &m->type));
     TRY(m_strv(c, o, "options", OPT, &m->options));

@@ -122,10 +122,18 @@ static int check_idmapped_mounts(const spec *s, capsa_err *e)
 {
     for (size_t i = 0; i < s->n_mounts; i++) {
         const spec_mount *m = &s->mounts[i];
-        if (!m->uid_mappings.n && !m->gid_mappings.n)
-            continue;
         char path[64];
         snprintf(path, sizeof path, "mounts[%zu]", i);
+        if (!m->uid_mappings.n && !m->gid_mappings.n) {
+            /* runtime-spec: idmap without the mount's own maps MAY take the
+             * container's; capsa does not, so it MUST be an error. */
+            for (size_t k = 0; k < m->options.n; k++)
+                if (!strcmp(m->options.v[k], "idmap") || !strcmp(m->options.v[k], "ridmap"))
+                    return spec_err_at(s, e, EINVAL, path,
+                                       "option %s needs uidMappings and gidMappings on the mount",
+                                       m->options.v[k]);
+            continue;
+        }
         if (!m->uid_mappings.n || !m->gid_mappings.n)
             return spec_err_at(s, e, EINVAL, path,
                                "an idmapped mount needs both uidMappings and gidMappings");
