@@ -73,6 +73,13 @@ int process_identity(const spec_process *p, capsa_err *e)
 {
     const spec_caps *c = &p->caps;
     int last = spec_cap_last();
+    /* A capability the runtime itself lacks (a host whose bounding set has
+     * not got it) cannot be given: say which, not a bare EPERM from capset. */
+    for (int i = 0; i <= last; i++)
+        if (((c->effective | c->permitted | c->inheritable | c->ambient) >> i & 1) &&
+            prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 0)
+            return cerr_set(e, EPERM, "capability %s: not in the runtime's own bounding set "
+                            "on this host, cannot be given", spec_cap_name(i));
     /* Bounding set first: dropping needs CAP_SETPCAP, which we still hold. */
     for (int i = 0; i <= last; i++)
         if (!(c->bounding & (1ULL << i)) && prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 &&

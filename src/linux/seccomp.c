@@ -475,15 +475,25 @@ size_t seccomp_known_operators(const char **out, size_t cap)
     return N(operators);
 }
 
+/* Known to libseccomp and addable to a filter for this machine (a filter
+ * cannot mix endiannesses: no SCMP_ARCH_MIPS on x86_64). */
+static bool arch_addable(scmp_filter_ctx ctx, uint32_t a)
+{
+    return a && (seccomp_arch_exist(ctx, a) == 0 || seccomp_arch_add(ctx, a) == 0);
+}
+
 size_t seccomp_known_archs(const char **out, size_t cap)
 {
     size_t n = 0;
-    for (size_t i = 0; i < N(arch_names); i++)
-        if (arch_token(arch_names[i])) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    for (size_t i = 0; ctx && i < N(arch_names); i++)
+        if (arch_addable(ctx, arch_token(arch_names[i]))) {
             if (n < cap)
                 out[n] = arch_names[i];
             n++;
         }
+    if (ctx)
+        seccomp_release(ctx);
     return n;
 }
 
