@@ -84,6 +84,8 @@ check: deps
 	@$(MAKE) --no-print-directory vm
 	@$(MAKE) --no-print-directory security
 	@$(MAKE) --no-print-directory clients
+	@$(MAKE) --no-print-directory conformance
+	@$(MAKE) --no-print-directory bench BENCH_ARGS="--runs 3 --seq 3 --par 3"
 	@$(MAKE) --no-print-directory integration
 
 install: $(BIN)
