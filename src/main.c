@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "linux/reinit.h"
 #include "linux/selfexe.h"
 #include "util/trace.h"
 #include "util/log.h"
@@ -95,6 +96,10 @@ int main(int argc, char **argv)
     capsa_err e = {0};
 
     trace_init();
+    /* the container's init, re-executed from a sealed copy (linux/reinit.h) */
+    if (argc > 1 && !strcmp(argv[1], "__init"))
+        reinit_main(argc, argv);
+    selfexe_remember(argc, argv);
     reserve_preserved_fds(argc, argv);
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -150,8 +155,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "capsa: unknown command \"%s\" (see capsa --help)\n", verb);
         return 1;
     }
-    if ((!strcmp(verb, "create") || !strcmp(verb, "run") || !strcmp(verb, "exec")) &&
-        (errno = -selfexe_ensure_sealed(argc, argv)) > 0) {
+    /* exec runs from a sealed copy; create and run let init re-execute alone
+     * (linux/reinit.h), or re-execute once they know they need to */
+    if (!strcmp(verb, "exec") && (errno = -selfexe_ensure_sealed(argc, argv)) > 0) {
         fprintf(stderr, "capsa: %s: cannot run from a sealed copy of the capsa binary: %s\n",
                 verb, strerror(errno));
         return 1;

@@ -17,6 +17,9 @@ typedef struct {
     int state_dirfd;             /* directory holding exec.fifo */
     bool no_pivot, no_new_keyring;
     int preserve_fds;            /* fds 3..3+N-1 go to the process */
+    const char *config_text;     /* the bytes s was parsed from (src/linux/reinit.c) */
+    size_t config_len;
+    int exe_fd, blob_fd;         /* internal to linux_spawn: set them to -1 */
     /* Called in the parent once the first child exists and before it enters any
      * namespace: the runtime puts it in its cgroup here. */
     int (*on_child)(pid_t pid, void *arg, capsa_err *e);
@@ -31,6 +34,14 @@ typedef struct {
     int (*on_hooks)(pid_t init, char **state, void *arg, capsa_err *e);
     void *arg;
 } spawn_cfg;
+
+/* Will linux_spawn clone init straight into its namespaces (no user or time
+ * namespace, nothing to join)? Only then does init re-execute itself from a
+ * sealed copy (reinit.h); otherwise the runtime must run from one. */
+bool linux_spawn_one_clone(const spec *s);
+
+/* The re-executed init (reinit.c) going on with its setup. */
+__attribute__((noreturn)) void linux_init_continue(const spawn_cfg *c, int sock);
 
 /* Joining a running container (capsa exec). */
 typedef struct {

@@ -377,6 +377,21 @@ static struct {
     size_t n;
 } prepared;
 
+void seccomp_prepared(const spec_seccomp *s, const struct sock_filter **insns, size_t *n)
+{
+    bool ok = prepared.s == s && prepared.insns;
+    *insns = ok ? prepared.insns : NULL;
+    *n = ok ? prepared.n : 0;
+}
+
+void seccomp_set_prepared(const spec_seccomp *s, struct sock_filter *insns, size_t n)
+{
+    free(prepared.insns);
+    prepared.s = s;
+    prepared.insns = insns;
+    prepared.n = n;
+}
+
 int seccomp_prepare(const spec_seccomp *s, capsa_err *e)
 {
     free(prepared.insns);

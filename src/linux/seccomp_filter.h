@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <linux/filter.h>
+
 #include "spec/spec.h"
 #include "util/err.h"
 
@@ -26,6 +28,10 @@ bool seccomp_uses_notify(const spec_seccomp *s);
  * it holds this profile), so that seccomp_install in the container's processes
  * forked afterwards only loads it. Optional: without it, install compiles. */
 int seccomp_prepare(const spec_seccomp *s, capsa_err *e);
+/* The program prepared for s (*n = 0 if none), and setting it from elsewhere
+ * (the re-executed init gets it from the runtime; takes ownership of insns). */
+void seccomp_prepared(const spec_seccomp *s, const struct sock_filter **insns, size_t *n);
+void seccomp_set_prepared(const spec_seccomp *s, struct sock_filter *insns, size_t n);
 
 /* Build and load the filter into the calling thread (all threads with
  * SECCOMP_FILTER_FLAG_TSYNC). The kernel wants no_new_privs already set or

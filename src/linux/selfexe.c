@@ -85,22 +85,15 @@ static off_t needed_size(int fd, off_t size, Elf64_Ehdr *eh)
 #endif
 }
 
-int selfexe_ensure_sealed(int argc, char **argv)
+bool selfexe_off(void)
 {
-    if (argc < 1 || !argv || argv[argc])
-        return -EINVAL;
     const char *off = getenv("CAPSA_UNSAFE_NO_SEALED_EXE");
-    if (off && !strcmp(off, "1"))
-        return 0;
-    autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    if (exefd < 0)
-        return -errno;
-    if (already_sealed(exefd)) {
-        /* comm would otherwise be the fd number fexecve used ("3"). */
-        const char *base = strrchr(argv[0], '/');
-        prctl(PR_SET_NAME, base ? base + 1 : argv[0], 0, 0, 0);
-        return 0;
-    }
+    return off && !strcmp(off, "1");
+}
+
+/* A sealed memfd copy of what exefd holds (close-on-exec), or -errno. */
+static int copy_sealed(int exefd)
+{
     struct stat st;
     if (fstat(exefd, &st) < 0)
         return -errno;
@@ -121,10 +114,59 @@ int selfexe_ensure_sealed(int argc, char **argv)
     }
     if (r == 0 && fcntl(memfd, F_ADD_SEALS, SEALS) < 0)
         r = -errno;
-    if (r == 0) {
-        fexecve(memfd, argv, environ);
-        r = -errno;
+    if (r < 0) {
+        close(memfd);
+        return r;
     }
+    return memfd;
+}
+
+int selfexe_sealed_fd(void)
+{
+    int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exefd < 0)
+        return -errno;
+    if (already_sealed(exefd))
+        return exefd;
+    int r = copy_sealed(exefd);
+    close(exefd);
+    return r;
+}
+
+int selfexe_ensure_sealed(int argc, char **argv)
+{
+    if (argc < 1 || !argv || argv[argc])
+        return -EINVAL;
+    if (selfexe_off())
+        return 0;
+    autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exefd < 0)
+        return -errno;
+    if (already_sealed(exefd)) {
+        /* comm would otherwise be the fd number fexecve used ("3"). */
+        const char *base = strrchr(argv[0], '/');
+        prctl(PR_SET_NAME, base ? base + 1 : argv[0], 0, 0, 0);
+        return 0;
+    }
+    int memfd = copy_sealed(exefd);
+    if (memfd < 0)
+        return memfd;
+    fexecve(memfd, argv, environ);
+    int r = -errno;
     close(memfd);
     return r;
+}
+
+static int saved_argc;
+static char **saved_argv;
+
+void selfexe_remember(int argc, char **argv)
+{
+    saved_argc = argc;
+    saved_argv = argv;
+}
+
+int selfexe_ensure_sealed_again(void)
+{
+    return saved_argv ? selfexe_ensure_sealed(saved_argc, saved_argv) : -EINVAL;
 }

@@ -6,6 +6,8 @@
 #ifndef CAPSA_SELFEXE_H
 #define CAPSA_SELFEXE_H
 
+#include <stdbool.h>
+
 /* If /proc/self/exe is not already a sealed memfd, copy it into one
  * (MFD_CLOEXEC|MFD_ALLOW_SEALING, sealed against write, grow, shrink and further
  * sealing) and fexecve it with the same argv and environment: on success this
@@ -19,5 +21,20 @@
  * never needed otherwise (anyone who sets capsa's environment could also set
  * LD_PRELOAD, so it gives an attacker nothing new). */
 int selfexe_ensure_sealed(int argc, char **argv);
+
+/* A close-on-exec fd of a sealed copy of the binary (or of the running sealed
+ * binary itself) to fexecve, or a negative errno. `create` uses it to re-execute
+ * the container's init alone (src/linux/reinit.c): the copy is made by the
+ * runtime, in its own cgroup, before init exists. */
+int selfexe_sealed_fd(void);
+
+/* main() remembers its arguments; a verb that finds out late that it must run
+ * from a sealed copy (create with a user namespace: see reinit.h) calls
+ * selfexe_ensure_sealed_again() before it has changed anything. */
+void selfexe_remember(int argc, char **argv);
+int selfexe_ensure_sealed_again(void);
+
+/* CAPSA_UNSAFE_NO_SEALED_EXE=1 (see above). */
+bool selfexe_off(void);
 
 #endif

@@ -33,7 +33,9 @@
 #include "linux/hooks.h"
 #include "linux/mounts.h"
 #include "linux/process.h"
+#include "linux/reinit.h"
 #include "linux/rootfs.h"
+#include "linux/selfexe.h"
 #include "linux/seccomp_filter.h"
 #include "linux/sync.h"
 #include "util/trace.h"
@@ -259,26 +261,29 @@ static int init_entry(const void *arg, int sock, capsa_err *e)
     return init_main(arg, sock, e);
 }
 
-/* Everything but the sync socket (moved above the preserved range), the state
- * directory and the user namespaces of idmapped mounts (init needs them). */
-static void stage1_close_fds(const spawn_cfg *c, int *sock)
+/* Everything but the sync socket, the state directory, the user namespaces of
+ * idmapped mounts (init needs them) and the `extra` fds; the socket and the
+ * extras are moved above the preserved range first. */
+static void stage1_close_fds(const spawn_cfg *c, int *sock, int **extra, size_t n_extra)
 {
     *sock = lift_fd(*sock, c->preserve_fds);
     const int *ids;
     size_t n = mount_idmap_fds(&ids);
-    int keep[n + 2];
+    int keep[n + 2 + n_extra];
     keep[0] = *sock;
     keep[1] = c->state_dirfd;
     for (size_t i = 0; i < n; i++)
         keep[2 + i] = ids[i];
-    close_fds_keep(c->preserve_fds, keep, n + 2);
+    for (size_t i = 0; i < n_extra; i++)
+        keep[2 + n + i] = *extra[i] = lift_fd(*extra[i], c->preserve_fds);
+    close_fds_keep(c->preserve_fds, keep, n + 2 + n_extra);
 }
 
 static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
 {
     capsa_err e = {0};
     unblock_all_signals();
-    stage1_close_fds(c, &sock);
+    stage1_close_fds(c, &sock, NULL, 0);
     /* Non-dumpable before any namespace is joined; an unprivileged parent must
      * still open /proc/PID/uid_map, so then only after the maps are written. */
     bool rootless = geteuid() != 0;
@@ -420,22 +425,18 @@ static void spawn_stage1(const void *arg, int sock)
  * cloned straight into its new namespaces: no stage1 process, no fork after
  * unshare. The cgroup namespace is the exception: it is made by init itself
  * once the runtime has put it in its cgroup, so that cgroup is its root. */
-static bool one_clone(const spec_linux *l)
+bool linux_spawn_one_clone(const spec *s)
 {
+    const spec_linux *l = &s->linux;
     for (int t = 0; t < NS__COUNT; t++)
         if (l->ns[t].present && l->ns[t].path)
             return false;
     return !l->ns[NS_USER].present && !l->ns[NS_TIME].present;
 }
 
-static __attribute__((noreturn)) void direct_init(const spawn_cfg *c, int sock)
+void linux_init_continue(const spawn_cfg *c, int sock)
 {
     capsa_err e = {0};
-    unblock_all_signals();
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    /* dies with the runtime while it is being set up (cleared before READY) */
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    stage1_close_fds(c, &sock);
     if (sync_expect(sock, MSG_GO, &e) < 0)
         sync_die(sock, &e);
     if (chdir(c->bundle) < 0) {
@@ -453,7 +454,48 @@ static __attribute__((noreturn)) void direct_init(const spawn_cfg *c, int sock)
     _exit(1);
 }
 
-static int run_direct(const spawn_cfg *c, const parent_cfg *pc, pid_t *final, capsa_err *e)
+static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final, capsa_err *e);
+
+static __attribute__((noreturn)) void direct_init(const spawn_cfg *c, int sock)
+{
+    capsa_err e = {0};
+    unblock_all_signals();
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* dies with the runtime while it is being set up (cleared before READY) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    int exe = c->exe_fd, blob = c->blob_fd;
+    int *extra[] = {&exe, &blob};
+    stage1_close_fds(c, &sock, extra, exe >= 0 ? 2 : 0);
+    if (exe >= 0) {
+        /* goes on in reinit_main, running from the sealed copy */
+        cerr_sys(&e, -reinit_exec(exe, blob, sock, c->state_dirfd), "re-execute init from a sealed copy of capsa");
+        sync_die(sock, &e);
+    }
+    linux_init_continue(c, sock);
+}
+
+static int run_direct(const spawn_cfg *cfg, const parent_cfg *pc, pid_t *final, capsa_err *e)
+{
+    /* The sealed copy and the blob are made here, in the runtime's cgroup. */
+    spawn_cfg copy = *cfg, *c = &copy;
+    c->exe_fd = c->blob_fd = -1;
+    if (!selfexe_off()) {
+        if ((c->exe_fd = selfexe_sealed_fd()) < 0)
+            return cerr_sys(e, -c->exe_fd, "a sealed copy of the capsa binary");
+        if ((c->blob_fd = reinit_write_blob(c)) < 0) {
+            close(c->exe_fd);
+            return cerr_sys(e, -c->blob_fd, "write the setup of init");
+        }
+    }
+    int r = run_direct_fds(c, pc, final, e);
+    if (c->exe_fd >= 0) {
+        close(c->exe_fd);
+        close(c->blob_fd);
+    }
+    return r;
+}
+
+static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final, capsa_err *e)
 {
     const spec_linux *l = &c->s->linux;
     int flags = 0;
@@ -497,7 +539,7 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
     trace_mark("seccomp filter");
     parent_cfg pc = {.l = &c->s->linux, .on_hooks = c->on_hooks, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
-    if (one_clone(&c->s->linux) && !getenv("CAPSA_TWO_STAGE"))
+    if (linux_spawn_one_clone(c->s))
         return run_direct(c, &pc, init_pid, e);
     return run_stages(spawn_stage1, c, c->on_child, &pc, init_pid, e);
 }

@@ -22,6 +22,7 @@
 #include "linux/linux.h"
 #include "linux/mounts.h"
 #include "linux/seccomp_filter.h"
+#include "linux/selfexe.h"
 #include "runtime/container.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -228,8 +229,17 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         return r;
     autofree char *cfg = xasprintf("%s/config.json", bundle);
     spec *s = NULL;
-    if ((r = spec_load(cfg, &s, e)) < 0)
+    autofree char *text = NULL;
+    size_t text_len = 0;
+    if ((r = spec_load_text(cfg, &s, &text, &text_len, e)) < 0)
         return r;
+    /* Init re-executes alone from a sealed copy when it is cloned in one go;
+     * otherwise the whole command must run from one (linux/reinit.h). */
+    if (!selfexe_off() && !linux_spawn_one_clone(s) &&
+        (r = selfexe_ensure_sealed_again()) < 0) {
+        spec_free(s);
+        return cerr_sys(e, -r, "cannot run from a sealed copy of the capsa binary");
+    }
     trace_mark("parse config.json");
     if ((r = spec_validate(s, e)) < 0 || (r = seccomp_check(&s->linux.seccomp, e)) < 0 ||
         (!s->has_process &&
@@ -278,6 +288,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     /* A separate open of the directory: the flock'd fd must not reach init. */
     autoclose int fifo_dirfd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     spawn_cfg sc = {.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = fifo_dirfd,
+                    .config_text = text, .config_len = text_len, .exe_fd = -1, .blob_fd = -1,
                     .no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
                     .preserve_fds = o->preserve_fds + listen_fds(&s->process),
                     .on_console_fd = take_console, .on_hooks = runtime_hooks,

@@ -421,19 +421,26 @@ static int parse_doc(const char *text, size_t len, const char *fname, spec **out
     return 0;
 }
 
-static int load_doc(const char *path, spec **out, bool process_only, capsa_err *e);
+static int load_doc(const char *path, spec **out, bool process_only, char **text, size_t *tlen,
+                    capsa_err *e);
 
 int spec_load(const char *path, spec **out, capsa_err *e)
 {
-    return load_doc(path, out, false, e);
+    return load_doc(path, out, false, NULL, NULL, e);
+}
+
+int spec_load_text(const char *path, spec **out, char **text, size_t *len, capsa_err *e)
+{
+    return load_doc(path, out, false, text, len, e);
 }
 
 int spec_load_process(const char *path, spec **out, capsa_err *e)
 {
-    return load_doc(path, out, true, e);
+    return load_doc(path, out, true, NULL, NULL, e);
 }
 
-static int load_doc(const char *path, spec **out, bool process_only, capsa_err *e)
+static int load_doc(const char *path, spec **out, bool process_only, char **text, size_t *tlen,
+                    capsa_err *e)
 {
     *out = NULL;
     autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -459,6 +466,12 @@ static int load_doc(const char *path, spec **out, bool process_only, capsa_err *
             break;
         len += (size_t)n;
     }
-    return process_only ? spec_parse_process(buf, len, path, out, e)
-                        : spec_parse(buf, len, path, out, e);
+    int r = process_only ? spec_parse_process(buf, len, path, out, e)
+                         : spec_parse(buf, len, path, out, e);
+    if (r == 0 && text) {
+        *text = buf;
+        *tlen = len;
+        buf = NULL;
+    }
+    return r;
 }

@@ -277,6 +277,9 @@ typedef struct spec {
  * On success *out owns a new spec (free with spec_free). */
 int spec_parse(const char *text, size_t len, const char *fname, spec **out, capsa_err *e);
 int spec_load(const char *path, spec **out, capsa_err *e);
+/* As spec_load, and the file's bytes as read (*text, malloc'd): the container's
+ * init re-parses exactly these after it re-executes (src/linux/reinit.c). */
+int spec_load_text(const char *path, spec **out, char **text, size_t *len, capsa_err *e);
 void spec_free(spec *s);
 /* A document holding only a process object (`exec --process FILE`): the result
  * has has_process set and only `process` filled. */

@@ -151,3 +151,30 @@ def test_waiting_runtime_cannot_be_ptraced(sec):
     _waiting_runtime(sec, "runtime_ptrace", ["seccomp"]) \
         .assert_blocked("EPERM", step="ptrace-attach")
     _waiting_runtime(sec, "runtime_ptrace", ["seccomp", "cap:CAP_SYS_PTRACE"]).assert_ok()
+
+
+def _created_init_exe(sec, env=None, tweak=None, base=None):
+    ct = sec.ct
+    b = sec.bundle(["true"], tweak=tweak, base=base)
+    r = run_raw(["--root", ct.root, "create", "--bundle", b.path, b.id], env=env)
+    assert r.returncode == 0, r.stderr
+    exe = os.readlink(f"/proc/{ct.state(b.id)['pid']}/exe")
+    ct.capsa("delete", "--force", b.id, check=True)
+    return exe
+
+
+def test_created_init_runs_from_sealed_copy(sec):
+    """create no longer re-executes the runtime: init re-executes alone from a
+    sealed copy (src/linux/reinit.c), in both ways of making it: cloned in one go
+    (default spec) and through stage1 (a user namespace)."""
+    assert _created_init_exe(sec).startswith("/memfd:capsa"), "one clone"
+
+    def userns(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    assert _created_init_exe(sec, tweak=userns, base=sec.ct.world_dir()).startswith(
+        "/memfd:capsa"), "two stages"
+    # control: without the protection init is the host's binary
+    env = dict(os.environ, CAPSA_UNSAFE_NO_SEALED_EXE="1")
+    assert os.path.realpath(_created_init_exe(sec, env=env)) == os.path.realpath(CAPSA)

@@ -273,11 +273,15 @@ static void test_known_names(void **state)
     assert_int_equal(n, 7);
     assert_string_equal(v[6], "SCMP_CMP_MASKED_EQ");
     n = seccomp_known_archs(v, N(v));
-    assert_true(n >= 19);
-    bool x86_64 = false;
-    for (size_t i = 0; i < n; i++)
+    assert_true(n >= 3);
+    bool x86_64 = false, mips_be = false;
+    for (size_t i = 0; i < n; i++) {
         x86_64 |= strcmp(v[i], "SCMP_ARCH_X86_64") == 0;
+        mips_be |= strcmp(v[i], "SCMP_ARCH_MIPS") == 0;
+    }
     assert_true(x86_64);
+    /* only what a filter for this machine can hold: no big-endian MIPS here */
+    assert_true(!mips_be || seccomp_arch_native() == SCMP_ARCH_MIPS);
     assert_int_equal(seccomp_known_flags(v, N(v)), 4);
     n = seccomp_supported_flags(v, N(v));
     assert_true(n >= 1);
