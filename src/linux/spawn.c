@@ -35,6 +35,7 @@
 #include "linux/process.h"
 #include "linux/rootfs.h"
 #include "linux/sync.h"
+#include "util/fault.h"
 
 static bool want_new(const spec_linux *l, enum spec_ns_type t)
 {
@@ -160,12 +161,14 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     }
     if ((r = rootfs_setup(&rc, e)) < 0)
         return r;
+    fault_point("mounts");
     autofree char *exe = NULL;
     if ((r = process_finish_init(p, l, sock, &exe, e)) < 0)
         return r;
     if ((r = process_keep_fds(c->preserve_fds, e)) < 0)
         return r;
 
+    fault_point("exec");
     sync_send(sock, MSG_READY, 0, NULL);
     close(sock);
     /* Blocks until `capsa start` opens the fifo for reading. */
@@ -283,6 +286,7 @@ static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
     }
     if (stage1_namespaces(c, sock, &e) < 0)
         sync_die(sock, &e);
+    fault_point("namespaces");
     if (rootless)
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     fork_final(sock, init_entry, c);
