@@ -160,7 +160,6 @@ int ct_claim(const rt_ctx *c, const char *id, const cstate *st, int *dirfd, caps
         return cerr_sys(e, errno, "open state root %s", c->root);
     if (faccessat(rootfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
         return cerr_set(e, EEXIST, "container \"%s\" already exists", id);
-    ct_remove_stale_claims(c);
     char tmp[64];
     snprintf(tmp, sizeof tmp, CLAIM_PREFIX "%d", (int)getpid());
     if (mkdirat(rootfd, tmp, 0711) < 0)
