@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from capsatest import error_lines, wait_for
+from capsatest import copy_rootfs, error_lines, wait_for
+
+pytestmark = pytest.mark.capsa_only("capsa's one-line messages (already exists, does not exist)")
 
 STATUSES = {"creating", "created", "running", "stopped", "paused"}
 
@@ -16,7 +18,6 @@ def shared_rootfs(ct):
     """One read-only rootfs for many bundles (root.readonly is set)."""
     path = os.path.join(ct.tmp, "shared-rootfs")
     if not os.path.exists(path):
-        from capsatest import copy_rootfs
         copy_rootfs(ct.template, path)
     return path
 
