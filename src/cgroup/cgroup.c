@@ -131,8 +131,10 @@ static void rollback(cg_strv *created)
 }
 
 /* v1 cpuset: every directory this call made needs cpus/mems before a task
- * can join (a new cpuset cgroup starts empty). */
-static int cpuset_fill(const char *base, const char *rel, const cg_strv *created, capsa_err *e)
+ * can join (a new cpuset cgroup starts empty). So does a parent a concurrent
+ * create has just made and not filled yet: any empty one on the path is filled
+ * (cg1_cpuset_inherit leaves set values alone). */
+static int cpuset_fill(const char *base, const char *rel, capsa_err *e)
 {
     autofree char *cur = xstrdup(base);
     for (const char *p = rel; *p;) {
@@ -141,9 +143,7 @@ static int cpuset_fill(const char *base, const char *rel, const cg_strv *created
         char *next = cg_join(cur, comp);
         p += n;
         p += strspn(p, "/");
-        int r = 0;
-        if (cg_strv_has(created, next))
-            r = cg1_cpuset_inherit(cur, next, e);
+        int r = cg1_cpuset_inherit(cur, next, e);
         free(cur);
         cur = next;
         if (r < 0)
@@ -183,7 +183,7 @@ int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err
             (rr = cg_mkdir_path(base, rel, &created, e)) < 0)
             break;
         if (!h->v2 && cg_hier_has(h, "cpuset"))
-            rr = cpuset_fill(base, rel, &created, e);
+            rr = cpuset_fill(base, rel, e);
         else if (h->v2)
             rr = cg2_prepare(base, rel, &created, &pl.need, e);
     }

@@ -39,6 +39,7 @@
 #include "linux/seccomp_filter.h"
 #include "linux/sync.h"
 #include "util/trace.h"
+#include "util/fault.h"
 
 static bool want_new(const spec_linux *l, enum spec_ns_type t)
 {
@@ -166,6 +167,7 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     if ((r = rootfs_setup(&rc, e)) < 0)
         return r;
     trace_mark("mounts");
+    fault_point("mounts");
     autofree char *exe = NULL;
     if ((r = process_finish_init(p, l, sock, &exe, e)) < 0)
         return r;
@@ -174,6 +176,7 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     trace_mark("process (rlimits, user, caps, seccomp)");
     /* init outlives `capsa create` from here on */
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    fault_point("exec");
     sync_send(sock, MSG_READY, 0, NULL);
     close(sock);
     /* Blocks until `capsa start` opens the fifo for reading. */
@@ -300,6 +303,7 @@ static __attribute__((noreturn)) void stage1_main(const spawn_cfg *c, int sock)
     }
     if (stage1_namespaces(c, sock, &e) < 0)
         sync_die(sock, &e);
+    fault_point("namespaces");
     if (rootless)
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     fork_final(sock, init_entry, c);
@@ -449,6 +453,7 @@ void linux_init_continue(const spawn_cfg *c, int sock)
         sync_die(sock, &e);
     }
     trace_mark("namespaces");
+    fault_point("namespaces");
     if (init_main(c, sock, &e) < 0)
         sync_die(sock, &e);
     _exit(1);

@@ -24,6 +24,7 @@
 #include "linux/seccomp_filter.h"
 #include "linux/selfexe.h"
 #include "runtime/container.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -56,6 +57,8 @@ static int runtime_hooks(pid_t init, char **state, void *arg, capsa_err *e)
     int r = hooks_run(&a->s->hooks.prestart, "prestart", *state, e);
     if (r == 0)
         r = hooks_run(&a->s->hooks.create_runtime, "createRuntime", *state, e);
+    if (r == 0)
+        fault_point("hooks");
     return r;
 }
 
@@ -94,6 +97,8 @@ static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
     struct spawn_arg *a = arg;
     int r = cgroup_setup(a->path, a->res, pid, e);
     trace_mark("cgroup");
+    if (r == 0)
+        fault_point("cgroup");
     if (r == 0 || geteuid() == 0 || (e->code != EACCES && e->code != EPERM && e->code != EROFS))
         return r;
     /* Rootless without a delegated cgroup: run without one, and say once which
@@ -168,31 +173,6 @@ static char *now_rfc3339(void)
     return xstrdup(buf);
 }
 
-static int make_state_dir(const rt_ctx *c, const char *id, int *dirfd, capsa_err *e)
-{
-    int r = fs_mkdir_p(c->root, 0711, e);
-    if (r < 0)
-        return cerr_wrap(e, "state root");
-    autoclose int rootfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0)
-        return cerr_sys(e, errno, "open state root %s", c->root);
-    if (mkdirat(rootfd, id, 0711) < 0) {
-        if (errno == EEXIST)
-            return cerr_set(e, EEXIST, "container \"%s\" already exists", id);
-        return cerr_sys(e, errno, "create state directory %s/%s", c->root, id);
-    }
-    int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-        int err = errno;
-        if (fd >= 0)
-            close(fd);
-        unlinkat(rootfd, id, AT_REMOVEDIR);
-        return cerr_sys(e, err, "lock state directory %s/%s", c->root, id);
-    }
-    *dirfd = fd;
-    return 0;
-}
-
 int rt_write_pid_file(const char *path, pid_t pid, capsa_err *e)
 {
     char buf[32];
@@ -261,11 +241,6 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         return r;
     }
 
-    int dirfd = -1;
-    if ((r = make_state_dir(c, id, &dirfd, e)) < 0) {
-        spec_free(s);
-        return r;
-    }
     cstate st = {.id = (char *)id, .bundle = bundle, .rootfs = rootfs,
                  .oci_version = s->oci_version, .created = now_rfc3339(),
                  .cgroup_path = cgroup_path_for(s->linux.cgroups_path, id),
@@ -274,6 +249,27 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     char owner[32];
     snprintf(owner, sizeof owner, "%u", (unsigned)getuid());
     st.owner = owner;
+    /* The first state.json comes with the directory: a half-made container is
+     * visible and `delete --force` knows its cgroup. */
+    int dirfd = -1;
+    if ((r = ct_claim(c, id, &st, &dirfd, e)) < 0) {
+        free(st.created);
+        free(st.cgroup_path);
+        spec_free(s);
+        return r;
+    }
+    fault_point("statedir");
+    /* poststart/poststop run later from this copy, whatever becomes of the bundle */
+    if ((s->hooks.poststart.n || s->hooks.poststop.n) &&
+        (r = fs_write_atomic_at(dirfd, "config.json", text, text_len, 0600, e)) < 0) {
+        capsa_err ignore;
+        ct_destroy(c, dirfd, id, &st, &ignore);
+        free(st.created);
+        free(st.cgroup_path);
+        close(dirfd);
+        spec_free(s);
+        return r;
+    }
     spec_resources res = s->linux.resources;
     /* Rootless: no device filter of our own (loading one needs CAP_BPF or
      * CAP_SYS_ADMIN on v2, and a user namespace cannot mknod anyway: devices are
@@ -308,10 +304,6 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     }
     mount_set_idmap_fds(idfds, s->n_mounts);
     pid_t pid = 0;
-    /* A state.json before anything exists: a half-made container is visible and
-     * `delete --force` knows its cgroup. */
-    if (r == 0)
-        r = state_write(dirfd, &st, e);
     if (r == 0 && mkfifoat(dirfd, "exec.fifo", 0622) < 0)
         r = cerr_sys(e, errno, "create exec fifo");
     if (r == 0)
@@ -329,6 +321,8 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         r = state_write(dirfd, &st, e);
     }
     trace_mark("created");
+    if (r == 0)
+        fault_point("created");
     if (r == 0 && o->pid_file)
         r = rt_write_pid_file(o->pid_file, pid, e);
     if (r < 0) {
@@ -438,8 +432,11 @@ int rt_start(const rt_ctx *c, const char *id, capsa_err *e)
     if (st.poststart) {
         /* poststart failures are reported, not fatal (runtime-spec). */
         capsa_err he = {0};
-        if (ct_run_hooks(&st, "poststart", "running", &he) < 0)
+        spec *hooks = ct_hooks_config(dirfd, &st);
+        if (ct_run_hooks(hooks, &st, "poststart", "running", &he) < 0)
             fprintf(stderr, "capsa: warning: %s\n", he.msg);
+        if (hooks)
+            spec_free(hooks);
     }
 out:
     state_free(&st);

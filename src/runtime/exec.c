@@ -179,7 +179,7 @@ int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status,
     autoclose int master = -1;
     if ((r = state_read(dirfd, &st, e)) < 0) {
         close(dirfd);
-        return r == -ENOENT ? cerr_set(e, ENOENT, "container \"%s\" is still being created", id) : r;
+        return ct_state_error(r, id, e);
     }
     const char *status_s = ct_status(dirfd, &st);
     if (!strcmp(status_s, "stopped") || !strcmp(status_s, "creating"))

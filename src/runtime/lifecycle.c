@@ -18,38 +18,17 @@
 #include "util/fs.h"
 #include "util/names.h"
 
-int ct_open_locked(const rt_ctx *c, const char *id, int *dirfd, capsa_err *e)
-{
-    int r = id_validate(id, e);
-    if (r < 0)
-        return r;
-    autofree char *path = xasprintf("%s/%s", c->root, id);
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return cerr_set(e, ENOENT, "container \"%s\" does not exist", id);
-        return cerr_sys(e, errno, "open %s", path);
-    }
-    while (flock(fd, LOCK_EX) < 0)
-        if (errno != EINTR) {
-            int err = errno;
-            close(fd);
-            return cerr_sys(e, err, "lock %s", path);
-        }
-    /* A concurrent delete may have removed the directory while we waited. */
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_nlink == 0) {
-        close(fd);
-        return cerr_set(e, ENOENT, "container \"%s\" does not exist", id);
-    }
-    *dirfd = fd;
-    return 0;
-}
-
 const char *ct_status(int dirfd, const cstate *st)
 {
+    return ct_status_peek(dirfd, st, false);
+}
+
+const char *ct_status_peek(int dirfd, const cstate *st, bool busy)
+{
+    /* create holds the lock until state.json names init: without a pid and
+     * with the lock free, that create was killed and never finishes. */
     if (st->pid <= 0)
-        return "creating";
+        return busy ? "creating" : "stopped";
     if (proc_start_time(st->pid) != st->pid_start)
         return "stopped";
     if (faccessat(dirfd, "exec.fifo", F_OK, 0) == 0)
@@ -65,44 +44,56 @@ const char *ct_status(int dirfd, const cstate *st)
 static int read_state(int dirfd, const char *id, cstate *st, capsa_err *e)
 {
     int r = state_read(dirfd, st, e);
-    if (r == -ENOENT)
-        return cerr_set(e, ENOENT, "container \"%s\" has no state (still being created?)", id);
-    return r;
+    return r < 0 ? ct_state_error(r, id, e) : r;
 }
 
 int ct_destroy(const rt_ctx *c, int dirfd, const char *id, const cstate *st, capsa_err *e)
 {
     int r = 0;
-    if (st->cgroup_path) {
+    autofree char *recorded = st ? NULL : state_read_cgroup(dirfd);
+    const char *cg = st ? st->cgroup_path : recorded;
+    if (cg) {
         capsa_err ignore;
-        if (cgroup_is_frozen(st->cgroup_path, &ignore) == 1)
-            cgroup_freeze(st->cgroup_path, false, &ignore);
-        cgroup_kill_all(st->cgroup_path, SIGKILL, &ignore);
+        if (cgroup_is_frozen(cg, &ignore) == 1)
+            cgroup_freeze(cg, false, &ignore);
+        cgroup_kill_all(cg, SIGKILL, &ignore);
     }
-    int pidfd = proc_open_verified(st->pid, st->pid_start);
+    int pidfd = st ? proc_open_verified(st->pid, st->pid_start) : -ESRCH;
     if (pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
         ct_wait_pidfd(pidfd, 5000);
         close(pidfd);
     }
-    if (st->cgroup_path && (r = cgroup_destroy(st->cgroup_path, e)) < 0)
+    if (cg && (r = cgroup_destroy(cg, e)) < 0)
         return r;
     autofree char *path = xasprintf("%s/%s", c->root, id);
-    (void)dirfd;
     return fs_rm_rf(path, e);
 }
 
-int ct_run_hooks(const cstate *st, const char *kind, const char *status, capsa_err *e)
+spec *ct_hooks_config(int dirfd, const cstate *st)
 {
-    autofree char *cfg = xasprintf("%s/config.json", st->bundle);
+    /* The copy create kept: later edits of the bundle change nothing (runtime-spec). */
     spec *s = NULL;
-    int r = spec_load(cfg, &s, e);
-    if (r < 0)
-        return cerr_wrap(e, "%s hooks", kind);
+    capsa_err e;
+    autoclose int fd = openat(dirfd, "config.json", O_RDONLY | O_CLOEXEC);
+    autofree char *text = NULL;
+    size_t len = 0;
+    if (fd >= 0 && fs_read_fd(fd, "config.json", &text, &len, &e) == 0 &&
+        spec_parse(text, len, "config.json", &s, &e) == 0)
+        return s;
+    /* a container made before capsa kept the copy */
+    autofree char *cfg = xasprintf("%s/config.json", st->bundle);
+    return spec_load(cfg, &s, &e) == 0 ? s : NULL;
+}
+
+int ct_run_hooks(const spec *s, const cstate *st, const char *kind, const char *status,
+                 capsa_err *e)
+{
+    if (!s)
+        return cerr_set(e, ENOENT, "%s hooks: the container's config is gone", kind);
     autofree char *state = state_oci_json(st, status, false);
     hooks_run_warn(!strcmp(kind, "poststart") ? &s->hooks.poststart : &s->hooks.poststop, kind,
                    state);
-    spec_free(s);
     return 0;
 }
 
@@ -142,19 +133,20 @@ int rt_delete(const rt_ctx *c, const char *id, bool force, capsa_err *e)
         return (force && e->code == ENOENT) ? (cerr_clear(e), 0) : r;
     cstate st;
     r = state_read(dirfd, &st, e);
-    if (r == -ENOENT && force) {
-        cstate none = {0};
-        r = ct_destroy(c, dirfd, id, &none, e);
+    if (r < 0 && force) {
+        /* No state.json, or a damaged one: kill what the cgroup record names. */
+        r = ct_destroy(c, dirfd, id, NULL, e);
         close(dirfd);
         return r;
     }
     if (r < 0) {
-        if (r == -ENOENT)
-            r = cerr_set(e, EBUSY, "container \"%s\" is being created (use --force)", id);
+        r = ct_state_error(r, id, e);
         close(dirfd);
         return r;
     }
     const char *status = ct_status(dirfd, &st);
+    /* read before the state directory (and the config kept in it) goes */
+    spec *hooks = st.poststop ? ct_hooks_config(dirfd, &st) : NULL;
     if (!force && strcmp(status, "stopped") && strcmp(status, "created"))
         r = cerr_set(e, EBUSY, "cannot delete container \"%s\" that is %s (use --force)", id, status);
     else
@@ -162,9 +154,11 @@ int rt_delete(const rt_ctx *c, const char *id, bool force, capsa_err *e)
     if (r == 0 && st.poststop) {
         /* poststop failures are reported, not fatal (runtime-spec). */
         capsa_err he = {0};
-        if (ct_run_hooks(&st, "poststop", "stopped", &he) < 0)
+        if (ct_run_hooks(hooks, &st, "poststop", "stopped", &he) < 0)
             fprintf(stderr, "capsa: warning: %s\n", he.msg);
     }
+    if (hooks)
+        spec_free(hooks);
     state_free(&st);
     close(dirfd);
     return r;
@@ -172,30 +166,30 @@ int rt_delete(const rt_ctx *c, const char *id, bool force, capsa_err *e)
 
 int rt_state_json(const rt_ctx *c, const char *id, char **out, capsa_err *e)
 {
-    int dirfd, r = ct_open_locked(c, id, &dirfd, e);
+    int dirfd;
+    bool busy;
+    cstate st;
+    int r = ct_peek_state(c, id, &dirfd, &st, &busy, e);
     if (r < 0)
         return r;
-    cstate st;
-    if ((r = read_state(dirfd, id, &st, e)) == 0) {
-        const char *status = ct_status(dirfd, &st);
-        if (!strcmp(status, "stopped"))
-            st.pid = 0;
-        cgroup_stats cs;
-        capsa_err ignore;
-        if (st.cgroup_path && cgroup_stats_read(st.cgroup_path, &cs, &ignore) == 0 &&
-            cs.has_memory)
-            st.oom_kills = cs.oom_kill;
-        *out = state_oci_json(&st, status, true);
-        state_free(&st);
-    }
+    const char *status = ct_status_peek(dirfd, &st, busy);
+    if (!strcmp(status, "stopped"))
+        st.pid = 0;
+    cgroup_stats cs;
+    capsa_err ignore;
+    if (st.cgroup_path && cgroup_stats_read(st.cgroup_path, &cs, &ignore) == 0 && cs.has_memory)
+        st.oom_kills = cs.oom_kill;
+    *out = state_oci_json(&st, status, true);
+    state_free(&st);
     close(dirfd);
-    return r;
+    return 0;
 }
 
 int rt_list(const rt_ctx *c, rt_info **out, size_t *n, capsa_err *e)
 {
     *out = NULL;
     *n = 0;
+    ct_remove_stale_claims(c);
     DIR *d = opendir(c->root);
     if (!d)
         return errno == ENOENT ? 0 : cerr_sys(e, errno, "open %s", c->root);
@@ -204,26 +198,30 @@ int rt_list(const rt_ctx *c, rt_info **out, size_t *n, capsa_err *e)
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
-        capsa_err ignore;
+        capsa_err err;
         int dirfd;
-        if (ct_open_locked(c, de->d_name, &dirfd, &ignore) < 0)
-            continue;
+        bool busy;
         cstate st;
         rt_info info = {.id = xstrdup(de->d_name)};
-        if (state_read(dirfd, &st, &ignore) == 0) {
-            info.status = xstrdup(ct_status(dirfd, &st));
+        int r = ct_peek_state(c, de->d_name, &dirfd, &st, &busy, &err);
+        if (r == 0) {
+            info.status = xstrdup(ct_status_peek(dirfd, &st, busy));
             info.pid = strcmp(info.status, "stopped") ? st.pid : 0;
             info.bundle = xstrdup(st.bundle);
             info.created = xstrdup(st.created ? st.created : "");
             info.owner = xstrdup(st.owner ? st.owner : "");
             state_free(&st);
+            close(dirfd);
+        } else if (r == -ENOENT) {
+            free(info.id);  /* deleted meanwhile */
+            continue;
         } else {
-            info.status = xstrdup("creating");
+            /* Damaged: listed, so that it can be seen and deleted (--force). */
+            info.status = xstrdup("unknown");
             info.bundle = xstrdup("");
             info.created = xstrdup("");
             info.owner = xstrdup("");
         }
-        close(dirfd);
         if (*n == cap)
             *out = xrealloc(*out, (cap = cap ? cap * 2 : 8) * sizeof **out);
         (*out)[(*n)++] = info;

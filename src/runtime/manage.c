@@ -24,8 +24,8 @@ static int load(const rt_ctx *c, const char *id, int *dirfd, cstate *st, const c
     if (r < 0)
         return r;
     r = state_read(*dirfd, st, e);
-    if (r == -ENOENT)
-        r = cerr_set(e, ENOENT, "container \"%s\" is still being created", id);
+    if (r < 0)
+        r = ct_state_error(r, id, e);
     if (r == 0 && !st->cgroup_path) {
         state_free(st);
         r = cerr_set(e, ENOENT, "container \"%s\" has no cgroup", id);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,9 +35,27 @@ int state_write(int dirfd, const cstate *st, capsa_err *e)
     json_object_set_new(o, "annotations", annotations_json(&st->annotations));
     autofree char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d/state.json", dirfd);
-    return fs_write_atomic(path, text, strlen(text), 0600, e);
+    return fs_write_atomic_at(dirfd, "state.json", text, strlen(text), 0600, e);
+}
+
+int state_write_cgroup(int dirfd, const char *path, capsa_err *e)
+{
+    return fs_write_atomic_at(dirfd, "cgroup.path", path, strlen(path), 0600, e);
+}
+
+char *state_read_cgroup(int dirfd)
+{
+    autoclose int fd = openat(dirfd, "cgroup.path", O_RDONLY | O_CLOEXEC);
+    char *text = NULL;
+    size_t len;
+    capsa_err ignore;
+    if (fd < 0 || fs_read_fd(fd, "cgroup.path", &text, &len, &ignore) < 0)
+        return NULL;
+    if (!len || strlen(text) != len) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }
 
 static char *dup_str(json_t *o, const char *k)
@@ -61,10 +80,12 @@ int state_read(int dirfd, cstate *st, capsa_err *e)
     if (r < 0)
         return r;
     json_error_t je;
+    if (len == 0)
+        return cerr_set(e, EINVAL, "state.json is empty");
     json_t *o = json_loadb(text, len, 0, &je);
     if (!o || !json_is_object(o)) {
         json_decref(o);
-        return cerr_set(e, EINVAL, "state.json is corrupt: %s", je.text);
+        return cerr_set(e, EINVAL, "state.json is corrupt: %s", o ? "not an object" : je.text);
     }
     st->id = dup_str(o, "id");
     st->bundle = dup_str(o, "bundle");
@@ -73,7 +94,10 @@ int state_read(int dirfd, cstate *st, capsa_err *e)
     st->created = dup_str(o, "created");
     st->cgroup_path = dup_str(o, "cgroup_path");
     st->owner = dup_str(o, "owner");
-    st->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
+    json_t *pid = json_object_get(o, "pid");
+    bool pid_ok = json_is_integer(pid) && json_integer_value(pid) >= 0 &&
+                  json_integer_value(pid) <= INT32_MAX;
+    st->pid = (pid_t)json_integer_value(pid);
     st->pid_start = (unsigned long long)json_integer_value(json_object_get(o, "pid_start"));
     st->has_userns = json_is_true(json_object_get(o, "userns"));
     st->poststart = json_is_true(json_object_get(o, "poststart"));
@@ -90,9 +114,9 @@ int state_read(int dirfd, cstate *st, capsa_err *e)
         }
     }
     json_decref(o);
-    if (!st->id || !st->bundle) {
+    if (!st->id || !st->bundle || !pid_ok) {
         state_free(st);
-        return cerr_set(e, EINVAL, "state.json is corrupt: missing id or bundle");
+        return cerr_set(e, EINVAL, "state.json is corrupt: no valid id, bundle or pid");
     }
     return 0;
 }

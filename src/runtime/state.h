@@ -18,7 +18,12 @@ typedef struct {
     unsigned long long oom_kills;   /* not stored: read from the cgroup for `state` */
 } cstate;
 
+/* Atomic (temp file + rename): a reader sees the old or the new state.json, whole. */
 int state_write(int dirfd, const cstate *st, capsa_err *e);
+/* cgroup.path: the container's cgroup, written once before it is made, so that
+ * delete --force finds it even when state.json is damaged. */
+int state_write_cgroup(int dirfd, const char *path, capsa_err *e);
+char *state_read_cgroup(int dirfd);   /* malloc'd, or NULL */
 /* -ENOENT (without message) when the container has no state.json yet. */
 int state_read(int dirfd, cstate *st, capsa_err *e);
 void state_free(cstate *st);

@@ -76,10 +76,11 @@ int fs_read(const char *path, char **out, size_t *len, capsa_err *e)
     return fs_read_fd(fd, path, out, len, e);
 }
 
-int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode, capsa_err *e)
+int fs_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+                       capsa_err *e)
 {
-    autofree char *tmp = xasprintf("%s.tmp", path);
-    autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    autofree char *tmp = xasprintf("%s.tmp", name);
+    autoclose int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return cerr_sys(e, errno, "create %s", tmp);
     /* No fsync: these files (state.json, pid files) describe processes that a
@@ -88,15 +89,20 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
     int r = write_all(fd, data, len);
     if (r < 0) {
         int err = -r;
-        unlink(tmp);
-        return cerr_sys(e, err, "write %s", tmp);
+        unlinkat(dirfd, tmp, 0);
+        return cerr_sys(e, err, "write %s", name);
     }
-    if (rename(tmp, path) < 0) {
+    if (renameat(dirfd, tmp, dirfd, name) < 0) {
         int err = errno;
-        unlink(tmp);
+        unlinkat(dirfd, tmp, 0);
         return cerr_sys(e, err, "rename %s", tmp);
     }
     return 0;
+}
+
+int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode, capsa_err *e)
+{
+    return fs_write_atomic_at(AT_FDCWD, path, data, len, mode, e);
 }
 
 int fs_mkdir_p(const char *path, mode_t mode, capsa_err *e)

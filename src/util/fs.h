@@ -15,6 +15,10 @@ int fs_read(const char *path, char **out, size_t *len, capsa_err *e);
 int fs_read_fd(int fd, const char *what, char **out, size_t *len, capsa_err *e);
 /* Write atomically: path.tmp + rename (no fsync: runtime state only). */
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode, capsa_err *e);
+/* The same for name relative to dirfd (AT_FDCWD: the cwd); a failed write leaves
+ * the old file as it was and no name.tmp behind. */
+int fs_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+                       capsa_err *e);
 /* mkdir -p with mode for the components created. */
 int fs_mkdir_p(const char *path, mode_t mode, capsa_err *e);
 /* rm -rf of a directory tree that capsa owns (no mount crossing). */

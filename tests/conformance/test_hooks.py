@@ -409,3 +409,23 @@ def test_config_hooks_poststop_path_in_runtime_ns(ct):
 @clause
 def test_config_hooks_poststop_run_in_runtime_ns(ct):
     _run_in_runtime_ns(ct, "poststop")
+
+
+def test_poststart_poststop_hooks_from_create_not_later_edits(ct):
+    """runtime.md lifecycle step 2 ("Any updates to config.json after this step MUST
+    NOT affect the container") for the hooks run by start and delete: create keeps
+    a copy. Control: the edited config would run no hooks at all."""
+    h = Hooked(ct, kinds=("poststart", "poststop")).create()
+    h.b.config["hooks"] = {}
+    h.b.write()
+    h.start()
+    r = h.stop_and_delete()
+    assert r.returncode == 0, r.stderr
+    assert h.order().count("poststart") == 1 and h.order().count("poststop") == 1, h.order()
+    # control: a container created from the edited config runs none
+    h2 = Hooked(ct, kinds=("poststart", "poststop"), extra=lambda c: c.update(hooks={}))
+    h2.create().start()
+    assert h2.stop_and_delete().returncode == 0
+    # (the same out dir: the first container's hooks are the only ones in it)
+    assert h2.order().count("program") == 2, h2.order()
+    assert h2.order().count("poststart") == 1 and h2.order().count("poststop") == 1, h2.order()

@@ -208,6 +208,25 @@ def copy_rootfs(template, dest):
     shutil.copytree(template, dest, symlinks=True)
 
 
+# --- network interfaces -------------------------------------------------------
+
+def fnv(s):
+    """FNV-1a, as `capsa net-hook` hashes a container id."""
+    h = 2166136261
+    for b in s.encode():
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    return h
+
+
+def host_end(cid):
+    """The host end of a container's veth pair (capsa net-hook names it from the id)."""
+    return f"cv{fnv(cid):08x}"
+
+
+def links():
+    return set(os.listdir("/sys/class/net"))
+
+
 # --- running the binary -------------------------------------------------------
 
 # A runtime that hangs must not make the suite hang: every call has a timeout, and

@@ -21,7 +21,8 @@ import pytest
 
 import capsatest
 from capsatest import (CAPSA, CGROUP_PARENT, IS_CAPSA, SESSION_PID, build_rootfs,
-                       capsa, copy_rootfs, default_config, dump_json, wait_for)
+                       capsa, copy_rootfs, default_config, dump_json, host_end, links,
+                       wait_for)
 
 _ids = itertools.count(1)
 # In CI nothing else runs on the machine: any new mount or capsa* cgroup is a leftover.
@@ -183,7 +184,13 @@ class Leftovers:
                 for n in dirnames + filenames:
                     entries.add(os.path.relpath(os.path.join(dirpath, n), root))
         return {"mounts": _mount_points(), "cgroups": _cgroup_dirs(self._cgroup_pred),
-                "procs": matched, "root": entries}
+                "procs": matched, "root": entries, "veths": self._veths()}
+
+    def _veths(self):
+        """Host ends of this test's containers' veth pairs (named from the id); in
+        CI any capsa-named link (cv*)."""
+        mine = {host_end(i) for i in self.ctx.ids}
+        return {l for l in links() if l in mine or (STRICT and l.startswith("cv"))}
 
     def _mount_is_ours(self, mp, basetemp):
         if STRICT:
@@ -208,6 +215,9 @@ class Leftovers:
         rt = after["root"] - before["root"]
         if rt:
             new["root dir entries"] = sorted(rt)
+        veths = after["veths"] - before["veths"]
+        if veths:
+            new["veths"] = sorted(veths)
         return new
 
 
@@ -286,10 +296,11 @@ class Ctx:
         kw.setdefault("root", self.root)
         return capsa(*args, **kw)
 
-    def popen(self, *args, stdout=subprocess.PIPE, global_args=()):
+    def popen(self, *args, stdout=subprocess.PIPE, global_args=(), env=None):
         p = subprocess.Popen([CAPSA, "--root", self.root, *global_args, *map(str, args)],
                              stdin=subprocess.DEVNULL, stdout=stdout,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             env=None if env is None else {**os.environ, **env})
         self.popens.append(p)
         return p
 
@@ -387,6 +398,8 @@ def _clean_up(new, ctx):
             any(i in mp for i in ctx.ids) or "capsa" in mp
         if ours:
             subprocess.run(["umount", "-l", mp], capture_output=True)
+    for dev in new.get("veths", []):
+        subprocess.run(["ip", "link", "del", dev], capture_output=True)
     cgs = sorted(new.get("cgroups", []), key=lambda p: -p.count("/"))
     for p in cgs:
         if CGROUP_PARENT in p or any(i in p for i in ctx.ids):
@@ -480,10 +493,12 @@ def ct(tmp_path, rootfs_template):
     ctx.cleanup_containers()
     after = lo.snapshot()
     new = lo.diff(before, after)
-    if new.get("processes") or new.get("cgroups"):
-        # Processes being killed by delete may take a moment to be reaped.
+    if new.get("processes") or new.get("cgroups") or new.get("veths"):
+        # Processes being killed by delete may take a moment to be reaped, and
+        # the kernel removes a veth pair with its network namespace a bit later.
         deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and (new.get("processes") or new.get("cgroups")):
+        while time.monotonic() < deadline and (new.get("processes") or new.get("cgroups")
+                                               or new.get("veths")):
             time.sleep(0.05)
             after = lo.snapshot()
             new = lo.diff(before, after)

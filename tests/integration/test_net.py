@@ -13,27 +13,12 @@ import time
 
 import pytest
 
-from capsatest import SESSION_PID, copy_rootfs, wait_for
+from capsatest import SESSION_PID, copy_rootfs, fnv, host_end, links, wait_for
 
 pytestmark = pytest.mark.capsa_only("capsa net-hook and --net veth")
 
 NET_APPLETS = ("nc", "ip", "ifconfig", "ping", "route")
 BRIDGE = f"cbt{SESSION_PID % 1000000}"   # never the user's capsa0
-
-
-def fnv(s):
-    h = 2166136261
-    for b in s.encode():
-        h = ((h ^ b) * 16777619) & 0xffffffff
-    return h
-
-
-def host_end(cid):
-    return f"cv{fnv(cid):08x}"
-
-
-def links():
-    return set(os.listdir("/sys/class/net"))
 
 
 def ipv4_of(dev):
