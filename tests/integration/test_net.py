@@ -86,6 +86,8 @@ def fetch(addr, port=8080, timeout=10):
 
 
 SERVER = ("sh", "-c", "echo hello-from-$(hostname) | nc -l -p 8080")
+# ... and stays (its port on the bridge with it) after it served once
+SERVER_STAYS = ("sh", "-c", "echo hello-from-$(hostname) | nc -l -p 8080; exec sleep 1000")
 
 
 def test_spec_writes_hooks(ct):
@@ -164,7 +166,7 @@ def test_veth_needs_netns(ct, net):
 def test_bridge_containers_reach_each_other(ct, net):
     flag = f"veth,bridge={BRIDGE}"
     assert BRIDGE not in links()
-    a, da = bundle(ct, flag, SERVER, net)
+    a, da = bundle(ct, flag, SERVER_STAYS, net)
     addr_a = ipaddress.ip_address("169.254.100.2") + fnv(a) % 253
     start(ct, a, da)
     wait_for(lambda: BRIDGE in links(), timeout=5, what="the bridge")
