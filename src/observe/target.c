@@ -15,41 +15,19 @@
 #include "runtime/state.h"
 #include "util/names.h"
 
-static const char *status_of(int dirfd, const cstate *st)
-{
-    if (st->pid <= 0)
-        return "creating";
-    if (proc_start_time(st->pid) != st->pid_start)
-        return "stopped";
-    if (faccessat(dirfd, "exec.fifo", F_OK, 0) == 0)
-        return "created";
-    capsa_err ignore;
-    if (st->cgroup_path && cgroup_is_frozen(st->cgroup_path, &ignore) == 1)
-        return "paused";
-    return "running";
-}
-
 int obs_target_container(const char *root, const char *id, obs_target *t, capsa_err *e)
 {
     memset(t, 0, sizeof *t);
     int r = id_validate(id, e);
     if (r < 0)
         return r;
-    autofree char *path = xasprintf("%s/%s", root, id);
-    autoclose int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dirfd < 0) {
-        if (errno == ENOENT)
-            return cerr_set(e, ENOENT, "container \"%s\" does not exist", id);
-        return cerr_sys(e, errno, "open %s", path);
-    }
     cstate st = {0};
-    r = state_read(dirfd, &st, e);
-    if (r == -ENOENT)
-        return cerr_set(e, ENOENT, "container \"%s\" has no state (still being created?)", id);
-    if (r < 0)
+    const char *status;
+    rt_ctx c = {.root = root};
+    if ((r = rt_peek(&c, id, &st, &status, e)) < 0)
         return r;
     t->id = xstrdup(id);
-    t->status = xstrdup(status_of(dirfd, &st));
+    t->status = xstrdup(status);
     t->pid = obs_target_live(t) ? st.pid : 0;
     t->cgroup_path = st.cgroup_path ? xstrdup(st.cgroup_path) : NULL;
     t->bundle = st.bundle ? xstrdup(st.bundle) : NULL;

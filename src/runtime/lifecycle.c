@@ -164,6 +164,18 @@ int rt_delete(const rt_ctx *c, const char *id, bool force, capsa_err *e)
     return r;
 }
 
+int rt_peek(const rt_ctx *c, const char *id, cstate *st, const char **status, capsa_err *e)
+{
+    int dirfd;
+    bool busy;
+    int r = ct_peek_state(c, id, &dirfd, st, &busy, e);
+    if (r < 0)
+        return r;
+    *status = ct_status_peek(dirfd, st, busy);
+    close(dirfd);
+    return 0;
+}
+
 int rt_state_json(const rt_ctx *c, const char *id, char **out, capsa_err *e)
 {
     int dirfd;

@@ -43,6 +43,9 @@ int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status,
 int rt_kill(const rt_ctx *c, const char *id, int sig, bool all, capsa_err *e);
 int rt_delete(const rt_ctx *c, const char *id, bool force, capsa_err *e);
 int rt_state_json(const rt_ctx *c, const char *id, char **out, capsa_err *e);
+/* A container's state and status as `state` sees them, without waiting on its
+ * lock (for the observatory). The caller frees *st with state_free. */
+int rt_peek(const rt_ctx *c, const char *id, cstate *st, const char **status, capsa_err *e);
 int rt_list(const rt_ctx *c, rt_info **out, size_t *n, capsa_err *e);
 void rt_info_free(rt_info *v, size_t n);
 

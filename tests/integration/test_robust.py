@@ -105,6 +105,9 @@ def test_sigkill_of_capsa_at_each_stage(ct, stage):
     st = ct.state(b.id)
     assert st["id"] == b.id and st["status"] == want and st["bundle"] == b.path
     assert (st["pid"] > 0) == (want == "created")
+    # the observatory agrees with state (one status function for both)
+    stats = json.loads(ct.capsa("stats", "--format", "json", b.id, check=True).stdout)
+    assert stats[0]["status"] == want, stats
     r = ct.capsa("delete", "--force", b.id)
     assert r.returncode == 0, r.stderr
     ct.assert_nothing_created(b.id, bundle=b)
