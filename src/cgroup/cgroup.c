@@ -7,11 +7,13 @@
 #include "cgroup/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
     const char *v1, *v2, *spec;
@@ -218,6 +220,66 @@ int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
     }
     cg_host_free(&host);
     return rr;
+}
+
+int cgroup_join_open(const char *path, cgroup_join *j, capsa_err *e)
+{
+    j->n_v1 = 0;
+    j->v2 = -1;
+    cg_host host;
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    for (size_t i = 0; rr >= 0 && i < host.n; i++) {
+        autofree char *dir = NULL;
+        if ((rr = cg_resolve(&host, &host.h[i], path, NULL, NULL, &dir, e)) < 0)
+            break;
+        autofree char *f = host.h[i].v2 ? xstrdup(dir) : cg_join(dir, "tasks");
+        int fd = host.h[i].v2 ? open(f, O_PATH | O_DIRECTORY | O_CLOEXEC)
+                              : open(f, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            rr = cerr_sys(e, errno, "open %s", f);
+        else if (host.h[i].v2)
+            j->v2 = fd;
+        else if (j->n_v1 < sizeof j->v1 / sizeof *j->v1)
+            j->v1[j->n_v1++] = fd;
+        else
+            close(fd);
+    }
+    cg_host_free(&host);
+    if (rr < 0)
+        cgroup_join_close(j);
+    return rr;
+}
+
+int cgroup_join_self(const cgroup_join *j, capsa_err *e)
+{
+    for (size_t i = 0; i < j->n_v1; i++)
+        if (write(j->v1[i], "0", 1) != 1)
+            return cerr_sys(e, errno, "join the container's cgroup");
+    return 0;
+}
+
+int cgroup_join_v2_pid(const cgroup_join *j, pid_t pid, capsa_err *e)
+{
+    if (j->v2 < 0)
+        return 0;
+    autoclose int fd = openat(j->v2, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+    if (fd < 0 || write(fd, buf, (size_t)n) != n)
+        return cerr_sys(e, errno, "move %d into the container's cgroup", (int)pid);
+    return 0;
+}
+
+void cgroup_join_close(cgroup_join *j)
+{
+    for (size_t i = 0; i < j->n_v1; i++)
+        close(j->v1[i]);
+    j->n_v1 = 0;
+    if (j->v2 >= 0)
+        close(j->v2);
+    j->v2 = -1;
 }
 
 int cgroup_update(const char *path, const spec_resources *r, capsa_err *e)

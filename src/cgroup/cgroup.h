@@ -41,6 +41,26 @@ char *cgroup_path_for(const char *cgroups_path, const char *id);
  * runtime's own cgroup or anything above the path). */
 int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err *e);
 
+/* Joining without a migration by pid. A write of a pid to cgroup.procs takes
+ * the kernel's global threadgroup lock for writing, which waits for an RCU
+ * grace period: 10-20 ms on a quiet 2-CPU host, most of a container's start.
+ * Two ways around it, prepared by the runtime and used by the new process:
+ * v1: the process writes "0" to the `tasks` file of each hierarchy itself (a
+ * single thread moving itself does not take that lock); v2: clone3 with
+ * CLONE_INTO_CGROUP, born in the cgroup. */
+typedef struct {
+    int v1[16];      /* `tasks` of each v1 hierarchy, open for writing */
+    size_t n_v1;
+    int v2;          /* the cgroup2 directory (O_PATH), or -1 */
+} cgroup_join;
+/* Open them for an existing cgroup (cgroup_setup with pid 0 made it). */
+int cgroup_join_open(const char *path, cgroup_join *j, capsa_err *e);
+/* In the new, single-threaded process: move itself into the v1 hierarchies. */
+int cgroup_join_self(const cgroup_join *j, capsa_err *e);
+/* Where clone3 could not place the process: move pid into the cgroup2 dir. */
+int cgroup_join_v2_pid(const cgroup_join *j, pid_t pid, capsa_err *e);
+void cgroup_join_close(cgroup_join *j);
+
 /* Move a pid into an existing container cgroup (exec). */
 int cgroup_enter(const char *path, pid_t pid, capsa_err *e);
 

@@ -20,9 +20,15 @@ typedef struct {
     const char *config_text;     /* the bytes s was parsed from (src/linux/reinit.c) */
     size_t config_len;
     int exe_fd, blob_fd;         /* internal to linux_spawn: set them to -1 */
-    /* Called in the parent once the first child exists and before it enters any
-     * namespace: the runtime puts it in its cgroup here. */
+    /* Called in the parent once the first child exists, before it goes on: the
+     * runtime puts it in its cgroup here (not called when clone3 placed it in
+     * cgroup_fd already). */
     int (*on_child)(pid_t pid, void *arg, capsa_err *e);
+    /* Init cloned in one go (linux_spawn_one_clone): a cgroup2 directory to be
+     * born in (clone3 CLONE_INTO_CGROUP) or -1, and what the new process runs
+     * first, in itself (joining v1 hierarchies without a migration by pid). */
+    int cgroup_fd;
+    int (*child_first)(void *arg, capsa_err *e);
     /* Called with the seccomp notify fd (SCMP_ACT_NOTIFY) and init's host pid:
      * the runtime hands it to linux.seccomp.listenerPath. The fd is closed after. */
     int (*on_seccomp_fd)(pid_t init, int fd, void *arg, capsa_err *e);

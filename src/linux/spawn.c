@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #include "linux/hooks.h"
@@ -464,6 +465,9 @@ static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final
 static __attribute__((noreturn)) void direct_init(const spawn_cfg *c, int sock)
 {
     capsa_err e = {0};
+    /* first of all: into the container's cgroups (before its exec is charged) */
+    if (c->child_first && c->child_first(c->arg, &e) < 0)
+        sync_die(sock, &e);
     unblock_all_signals();
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     /* dies with the runtime while it is being set up (cleared before READY) */
@@ -510,7 +514,22 @@ static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return cerr_sys(e, errno, "socketpair");
-    pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+    /* Born in its cgroup2 directory when there is one (no migration). */
+    bool placed = false;
+    pid_t child = -1;
+    if (c->cgroup_fd >= 0) {
+        struct clone_args ca = {.flags = (uint64_t)flags | CLONE_INTO_CGROUP,
+                                .exit_signal = SIGCHLD, .cgroup = (uint64_t)c->cgroup_fd};
+        child = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+        placed = child >= 0;
+        if (child < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
+            close(sv[0]);
+            close(sv[1]);
+            return cerr_sys(e, errno, "create namespaces in the container's cgroup");
+        }
+    }
+    if (child < 0)   /* before Linux 5.7, or no cgroup2 */
+        child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
     if (child < 0) {
         close(sv[0]);
         close(sv[1]);
@@ -523,7 +542,7 @@ static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final
     close(sv[1]);
     autoclose int sock = sv[0];
     *final = child;
-    int r = c->on_child ? c->on_child(child, pc->arg, e) : 0;
+    int r = c->on_child && !placed ? c->on_child(child, pc->arg, e) : 0;
     if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
         r = cerr_sys(e, EPIPE, "start container setup");
     if (r == 0)

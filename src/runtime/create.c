@@ -37,6 +37,7 @@ struct spawn_arg {
     const char *console_socket;
     int master;              /* kept for a foreground run's terminal proxy */
     bool no_cgroup;          /* rootless without delegation: none was made */
+    cgroup_join join;        /* init cloned in one go: joins by itself */
 };
 
 static int take_console(int fd, void *arg, capsa_err *e)
@@ -90,6 +91,20 @@ static void requested_limits(const spec_resources *r, char *buf, size_t len)
     for (size_t i = 0; i < sizeof l / sizeof *l; i++)
         if (l[i].on)
             snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", *buf ? ", " : "", l[i].name);
+}
+
+/* Init cloned in one go: it joins the cgroup itself, without a migration by
+ * pid (cgroup_join in cgroup.h); the runtime made and set up the cgroup first. */
+static int join_self(void *arg, capsa_err *e)
+{
+    struct spawn_arg *a = arg;
+    return cgroup_join_self(&a->join, e);
+}
+
+static int join_v2_by_pid(pid_t pid, void *arg, capsa_err *e)
+{
+    struct spawn_arg *a = arg;
+    return cgroup_join_v2_pid(&a->join, pid, e);
 }
 
 static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
@@ -280,7 +295,8 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         res.devices = rules;
     }
     struct spawn_arg cga = {.path = st.cgroup_path, .res = &res, .s = s, .st = &st,
-                            .console_socket = o->console_socket, .master = -1};
+                            .console_socket = o->console_socket, .master = -1,
+                            .join = {.v2 = -1}};
     /* A separate open of the directory: the flock'd fd must not reach init. */
     autoclose int fifo_dirfd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     spawn_cfg sc = {.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = fifo_dirfd,
@@ -289,7 +305,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
                     .preserve_fds = o->preserve_fds + listen_fds(&s->process),
                     .on_console_fd = take_console, .on_hooks = runtime_hooks,
                     .on_child = place_in_cgroup, .on_seccomp_fd = pass_seccomp_fd,
-                    .arg = &cga};
+                    .arg = &cga, .cgroup_fd = -1};
     /* idmapped mounts: their user namespaces are made here, on the host side */
     int idfds[s->n_mounts + 1];
     for (size_t i = 0; i < s->n_mounts; i++) {
@@ -309,6 +325,17 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     if (r == 0)
         fchmodat(dirfd, "exec.fifo", 0622, 0);
     trace_mark("state dir");
+    /* Cloned in one go (as root): the cgroup first, init joins it by itself. */
+    if (r == 0 && geteuid() == 0 && linux_spawn_one_clone(s)) {
+        if ((r = cgroup_setup(cga.path, cga.res, 0, e)) == 0)
+            fault_point("cgroup");
+        if (r == 0)
+            r = cgroup_join_open(cga.path, &cga.join, e);
+        trace_mark("cgroup");
+        sc.on_child = join_v2_by_pid;
+        sc.child_first = join_self;
+        sc.cgroup_fd = cga.join.v2;
+    }
     if (r == 0)
         r = linux_spawn(&sc, &pid, e);
     if (r == 0) {
@@ -343,6 +370,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         if (idfds[i] >= 0)
             close(idfds[i]);
     mount_set_idmap_fds(NULL, 0);
+    cgroup_join_close(&cga.join);
     free(st.created);
     free(st.cgroup_path);
     close(dirfd);

@@ -6,7 +6,8 @@ import subprocess
 from capsatest import CAPSA
 
 LINE = re.compile(r"^capsa: trace \+ *([0-9.]+) ms  \[pid (\d+)\] (.+)$")
-PHASES = ["main", "parse config.json", "state dir", "seccomp filter", "cgroup", "namespaces",
+# (the cgroup is made before init when init is cloned in one go, as here)
+PHASES = ["main", "parse config.json", "state dir", "cgroup", "seccomp filter", "namespaces",
           "init forked", "mounts", "process (rlimits, user, caps, seccomp)", "created",
           "started", "exited", "deleted"]
 
