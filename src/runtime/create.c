@@ -368,13 +368,17 @@ int rt_start(const rt_ctx *c, const char *id, capsa_err *e)
         close(dirfd);
         return r;
     }
+    /* Declared before the first goto: a jump past a cleanup variable's
+     * initialisation would close whatever its stack slot held. */
+    autoclose int pidfd = -1;
+    autoclose int fifo = -1;
     const char *status = ct_status(dirfd, &st);
     if (strcmp(status, "created")) {
         r = cerr_set(e, EINVAL, "cannot start a container that is %s (only a created one)", status);
         goto out;
     }
-    autoclose int pidfd = proc_open_verified(st.pid, st.pid_start);
-    autoclose int fifo = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    pidfd = proc_open_verified(st.pid, st.pid_start);
+    fifo = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (pidfd < 0 || fifo < 0) {
         r = cerr_sys(e, pidfd < 0 ? ESRCH : errno, "open exec fifo of %s", id);
         goto out;
