@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,11 +61,19 @@ int state_read(int dirfd, cstate *st, capsa_err *e)
     close(fd);
     if (r < 0)
         return r;
+    return state_parse(text, len, st, e);
+}
+
+int state_parse(const char *text, size_t len, cstate *st, capsa_err *e)
+{
+    memset(st, 0, sizeof *st);
     json_error_t je;
     json_t *o = json_loadb(text, len, 0, &je);
     if (!o || !json_is_object(o)) {
         json_decref(o);
-        return cerr_set(e, EINVAL, "state.json is corrupt: %s", je.text);
+        char t[JSON_ERROR_TEXT_LENGTH * 4];
+        return cerr_set(e, EINVAL, "state.json is corrupt: %s",
+                        o ? "not an object" : cerr_oneline(t, sizeof t, je.text));
     }
     st->id = dup_str(o, "id");
     st->bundle = dup_str(o, "bundle");
@@ -73,7 +82,14 @@ int state_read(int dirfd, cstate *st, capsa_err *e)
     st->created = dup_str(o, "created");
     st->cgroup_path = dup_str(o, "cgroup_path");
     st->owner = dup_str(o, "owner");
-    st->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
+    /* Out of range would wrap into another pid (4294967297 is 1, init). */
+    json_int_t pid = json_integer_value(json_object_get(o, "pid"));
+    if (pid < 0 || pid > INT32_MAX) {
+        json_decref(o);
+        state_free(st);
+        return cerr_set(e, EINVAL, "state.json is corrupt: pid %lld", (long long)pid);
+    }
+    st->pid = (pid_t)pid;
     st->pid_start = (unsigned long long)json_integer_value(json_object_get(o, "pid_start"));
     st->has_userns = json_is_true(json_object_get(o, "userns"));
     st->poststart = json_is_true(json_object_get(o, "poststart"));

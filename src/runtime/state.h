@@ -21,6 +21,8 @@ typedef struct {
 int state_write(int dirfd, const cstate *st, capsa_err *e);
 /* -ENOENT (without message) when the container has no state.json yet. */
 int state_read(int dirfd, cstate *st, capsa_err *e);
+/* The same from a buffer (state_read's parser; the fuzz target's entry point). */
+int state_parse(const char *text, size_t len, cstate *st, capsa_err *e);
 void state_free(cstate *st);
 
 /* The OCI state document: {ociVersion,id,status,pid,bundle,annotations,...}. */

@@ -9,20 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *p_oneline(char *buf, size_t n, const char *s)
-{
-    size_t o = 0;
-    for (; *s && o + 5 < n; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch < 0x20 || ch == 0x7f)
-            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    buf[o] = 0;
-    return buf;
-}
-
 int spec_err_at(const spec *s, capsa_err *e, int code, const char *path, const char *fmt, ...)
 {
     char msg[CERR_MSG_MAX];
@@ -36,7 +22,7 @@ int spec_err_at(const spec *s, capsa_err *e, int code, const char *path, const c
     path = path ? path : "";
     /* Object keys are arbitrary text; the message must stay on one line. */
     char shown[1024];
-    p_oneline(shown, sizeof shown, path);
+    cerr_oneline(shown, sizeof shown, path);
     unsigned line, col;
     if (s && jsonpos_find(s->pos, path, &line, &col))
         return cerr_set(e, code, "%s:%u:%u: %s%s%s", fname, line, col, shown, sep, msg);

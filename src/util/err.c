@@ -118,3 +118,17 @@ char *xasprintf(const char *fmt, ...)
     va_end(ap);
     return r < 0 ? oom() : p;
 }
+
+const char *cerr_oneline(char *buf, size_t n, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 5 < n; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f)
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    buf[o] = 0;
+    return buf;
+}
