@@ -86,4 +86,6 @@ install: $(BIN)
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/capsa/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
+
+include tests/fuzz/fuzz.mk
