@@ -235,10 +235,13 @@ static bool cpu_fault(const spec_cpu *c, res_fault *f)
                      PRIu64, c->rt_runtime, c->rt_period);
     if (c->has_idle && c->idle != 0 && c->idle != 1)
         return FAULT(f, "cpu.idle", "%" PRId64 " must be 0 or 1", c->idle);
+    char q[128];
     if (c->cpus && *c->cpus && !units_cpu_list_valid(c->cpus))
-        return FAULT(f, "cpu.cpus", "\"%.64s\" is not a CPU list (like 0-3,6)", c->cpus);
+        return FAULT(f, "cpu.cpus", "\"%s\" is not a CPU list (like 0-3,6)",
+                     p_quote(q, sizeof q, c->cpus));
     if (c->mems && *c->mems && !units_cpu_list_valid(c->mems))
-        return FAULT(f, "cpu.mems", "\"%.64s\" is not a memory node list (like 0-1)", c->mems);
+        return FAULT(f, "cpu.mems", "\"%s\" is not a memory node list (like 0-1)",
+                     p_quote(q, sizeof q, c->mems));
     return false;
 }
 
