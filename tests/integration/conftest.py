@@ -20,6 +20,7 @@ import time
 import pytest
 
 import capsatest
+import sanitizer
 from capsatest import (CAPSA, CGROUP_PARENT, IS_CAPSA, SESSION_PID, build_rootfs,
                        capsa, copy_rootfs, default_config, dump_json, wait_for)
 
@@ -49,6 +50,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_report_header(config):
     return [f"runtime under test: {CAPSA} ({'capsa' if IS_CAPSA else 'not capsa: capsa_only tests xfail'})",
+            f"sanitizer reports: {_reports.dir or 'not an instrumented build'}",
             f"cgroup parent: {CGROUP_PARENT} (relative to the runtime's own cgroup); "
             f"strict leftover check (any new mount/capsa cgroup): {STRICT} (CI=true)"]
 
@@ -461,6 +463,16 @@ def _on_alarm(signum, frame):
                          "(CAPSA_TEST_PER_TEST_TIMEOUT)")
 
 
+_reports = sanitizer.Reports(CAPSA)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sanitizer_dir():
+    yield
+    if _reports.dir and not os.listdir(_reports.dir):
+        os.rmdir(_reports.dir)
+
+
 @pytest.fixture(autouse=True)
 def ct(tmp_path, rootfs_template):
     t = capsatest._timeouts
@@ -470,6 +482,7 @@ def ct(tmp_path, rootfs_template):
     ctx = Ctx(tmp_path, rootfs_template)
     lo = Leftovers(ctx)
     before = lo.snapshot()
+    reports_before = _reports.snapshot()
     old_handler = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, PER_TEST_TIMEOUT)
     try:
@@ -492,6 +505,9 @@ def ct(tmp_path, rootfs_template):
     for d in ctx.extra_dirs:
         if not any(mp.startswith(d) for mp in _mount_points()):
             shutil.rmtree(d, ignore_errors=True)
+    reports = _reports.new_since(reports_before)
+    if reports:
+        pytest.fail("sanitizer report from the runtime:\n" + "\n".join(reports), pytrace=False)
     if new:
         lines = ["the test left things behind:"]
         for k, v in new.items():
