@@ -1,5 +1,5 @@
-/* `capsa update -r FILE`: a linux.resources object, then the checks
- * rt_update makes before it touches a cgroup. */
+/* `capsa update -r FILE`: a linux.resources object, the checks rt_update
+ * makes before it touches a cgroup, and the values the drivers would write. */
 #include <stdint.h>
 
 #include "fuzz.h"
@@ -15,7 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check_error(r, &e);
     if (r == 0) {
         cerr_clear(&e);
-        fuzz_check_error(spec_validate_resources(&res, true, &e), &e);
+        r = spec_validate_resources(&res, true, &e);
+        fuzz_check_error(r, &e);
+        if (r == 0)
+            fuzz_convert_resources(&res);
         spec_resources_free(&res);
     }
     return 0;
