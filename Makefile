@@ -22,7 +22,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/capsa
 
-.PHONY: all deps demo check unit integration security clients vm install clean bench static
+.PHONY: all deps demo check unit integration security clients vm install clean bench static valgrind
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -58,6 +58,10 @@ integration: $(BIN)
 # Escape attempts against the default spec, each with a control (tests/security).
 security: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/security $(PYTEST_ARGS)
+
+# The runtime under valgrind memcheck (tests/integration/test_valgrind.py).
+valgrind: $(BIN)
+	CAPSA=$(abspath $(BIN)) CAPSA_VALGRIND=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration/test_valgrind.py $(PYTEST_ARGS)
 
 # podman and containerd driving capsa (tests/clients).
 clients: $(BIN)
