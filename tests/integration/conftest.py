@@ -25,6 +25,15 @@ from capsatest import (CAPSA, CGROUP_PARENT, IS_CAPSA, SESSION_PID, build_rootfs
                        capsa, copy_rootfs, default_config, dump_json, wait_for)
 
 _ids = itertools.count(1)
+
+# A suite started in the background by a non-interactive shell (`make integration &`,
+# a CI script) inherits SIGINT and SIGQUIT ignored (POSIX), and so would every capsa
+# and container it starts: a container's `trap ... INT` would then do nothing
+# (test_run_forwards_signal[INT]). Children get the default again.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 # In CI nothing else runs on the machine: any new mount or capsa* cgroup is a leftover.
 # Elsewhere (a shared dev machine) only those naming this test's dirs/ids count.
 STRICT = os.environ.get("CI") == "true" or \
