@@ -1,4 +1,5 @@
-/* `capsa exec --process FILE`: a file holding only a process object. */
+/* `capsa exec --process FILE`: a file holding only a process object, and the
+ * check that refuses the fields capsa does not implement. */
 #include <stdint.h>
 
 #include "fuzz.h"
@@ -17,6 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!s->process.args.v || !s->process.args.n ||
             s->process.args.v[s->process.args.n] || !s->process.env.v)
             abort();
+        cerr_clear(&e);
+        fuzz_check_error(spec_validate_process(s, &e), &e);
         spec_free(s);
     }
     return 0;
