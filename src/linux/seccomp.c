@@ -141,19 +141,14 @@ static uint32_t action_value(const char *name, bool has_ret, uint32_t ret)
     return actions[i].act;
 }
 
-/* A name from config.json in a message: control characters escaped, so the
- * error stays one line. */
-#define SHOWN(buf, s) cerr_oneline(buf, sizeof buf, (s) ? (s) : "")
-
 static int check_action(const char *path, const char *ret_path, const char *name,
                         bool has_ret, uint32_t ret, capsa_err *e)
 {
     if (!name)
         return cerr_set(e, EINVAL, "%s: missing", path);
     int i = action_index(name);
-    char q[96];
     if (i < 0)
-        return cerr_set(e, EINVAL, "%s: unknown action \"%s\"", path, SHOWN(q, name));
+        return cerr_set(e, EINVAL, "%s: unknown action \"%s\"", path, name);
     if (!has_ret)
         return 0;
     /* The runtime-spec: "When the action doesn't support an errno, the runtime
@@ -207,10 +202,9 @@ static int check_syscall(const spec_seccomp *s, size_t i, capsa_err *e)
                             i, k, (long long)a->index);
         if (!a->op)
             return cerr_set(e, EINVAL, P "syscalls[%zu].args[%zu].op: missing", i, k);
-        char q[96];
         if (operator_index(a->op) < 0)
             return cerr_set(e, EINVAL, P "syscalls[%zu].args[%zu].op: unknown operator \"%s\"",
-                            i, k, SHOWN(q, a->op));
+                            i, k, a->op);
     }
     return 0;
 }
@@ -235,15 +229,14 @@ int seccomp_check(const spec_seccomp *s, capsa_err *e)
      * the ones the runtime itself makes to hand the listener over. */
     if (strcmp(s->default_action, "SCMP_ACT_NOTIFY") == 0)
         return cerr_set(e, EINVAL, P "defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
-    char q[96];
     for (size_t i = 0; i < s->architectures.n; i++)
         if (!arch_token(s->architectures.v[i]))
             return cerr_set(e, EINVAL, P "architectures[%zu]: unknown architecture \"%s\"", i,
-                            SHOWN(q, s->architectures.v[i]));
+                            s->architectures.v[i] ? s->architectures.v[i] : "");
     for (size_t i = 0; i < s->flags.n; i++)
         if (!flag_bit(s->flags.v[i]))
             return cerr_set(e, EINVAL, P "flags[%zu]: unknown flag \"%s\"", i,
-                            SHOWN(q, s->flags.v[i]));
+                            s->flags.v[i] ? s->flags.v[i] : "");
     for (size_t i = 0; i < s->n_syscalls; i++)
         if ((r = check_syscall(s, i, e)) < 0)
             return r;

@@ -71,9 +71,7 @@ int state_parse(const char *text, size_t len, cstate *st, capsa_err *e)
     json_t *o = json_loadb(text, len, 0, &je);
     if (!o || !json_is_object(o)) {
         json_decref(o);
-        char t[JSON_ERROR_TEXT_LENGTH * 4];
-        return cerr_set(e, EINVAL, "state.json is corrupt: %s",
-                        o ? "not an object" : cerr_oneline(t, sizeof t, je.text));
+        return cerr_set(e, EINVAL, "state.json is corrupt: %s", o ? "not an object" : je.text);
     }
     st->id = dup_str(o, "id");
     st->bundle = dup_str(o, "bundle");

@@ -20,13 +20,12 @@ int spec_err_at(const spec *s, capsa_err *e, int code, const char *path, const c
     const char *fname = s && s->fname ? s->fname : "config.json";
     const char *sep = path && *path ? ": " : "";
     path = path ? path : "";
-    /* Object keys are arbitrary text; the message must stay on one line. */
-    char shown[1024];
-    cerr_oneline(shown, sizeof shown, path);
+    /* Object keys are arbitrary text (cerr_set escapes their control
+     * characters): a long path is cut so that the message still shows. */
     unsigned line, col;
     if (s && jsonpos_find(s->pos, path, &line, &col))
-        return cerr_set(e, code, "%s:%u:%u: %s%s%s", fname, line, col, shown, sep, msg);
-    return cerr_set(e, code, "%s: %s%s%s", fname, shown, sep, msg);
+        return cerr_set(e, code, "%s:%u:%u: %.1000s%s%s", fname, line, col, path, sep, msg);
+    return cerr_set(e, code, "%s: %.1000s%s%s", fname, path, sep, msg);
 }
 
 bool spec_has_path(const spec *s, const char *path)

@@ -23,9 +23,6 @@ int cerr_sys(capsa_err *e, int code, const char *fmt, ...)
 int cerr_wrap(capsa_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cerr_clear(capsa_err *e);
-/* s with control characters as \xNN, so that a message stays one line
- * (text from files: JSON keys, jansson's error text). Returns buf. */
-const char *cerr_oneline(char *buf, size_t n, const char *s);
 
 #define CLEANUP(f) __attribute__((cleanup(f)))
 void cleanup_freep(void *p);

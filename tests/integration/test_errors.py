@@ -336,3 +336,17 @@ def test_exec_process_json_unsupported_field_refused(ct, field):
     key = next(iter(field))
     assert re.search(rf"process\.json:1:\d+: {key}: not supported by capsa yet$", lines[0]), lines
     assert ct.status(b.id) == "running"
+
+
+@pytest.mark.capsa_only("one-line errors are capsa's promise")
+def test_setup_error_with_newline_in_path_is_one_line(ct):
+    """A setup failure names the config's path; a newline in it is escaped, so the
+    error stays one line (clients read the last line of stderr)."""
+    def mutate(c):
+        c["mounts"].append({"destination": "/x\ny", "type": "nosuchfs", "source": "none"})
+    b = _bad_bundle(ct, mutate)
+    r = ct.capsa("run", "--bundle", b.path, b.id)
+    assert r.returncode != 0
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "/x\\x0ay" in r.stderr, r.stderr
+    ct.assert_nothing_created(b.id)
