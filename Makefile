@@ -23,7 +23,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/capsa
 
 .PHONY: all deps demo check unit integration security clients vm install clean bench static \
-        conformance
+        conformance valgrind
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -65,6 +65,10 @@ conformance: $(BIN)
 security: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/security $(PYTEST_ARGS)
 
+# The runtime under valgrind memcheck (tests/integration/test_valgrind.py).
+valgrind: $(BIN)
+	CAPSA=$(abspath $(BIN)) CAPSA_VALGRIND=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration/test_valgrind.py $(PYTEST_ARGS)
+
 # podman and containerd driving capsa (tests/clients).
 clients: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/clients $(PYTEST_ARGS)
@@ -78,15 +82,25 @@ bench: $(BIN)
 	@scripts/deps.sh --bench
 	CAPSA=$(abspath $(BIN)) $(PYTHON) bench/bench.py $(BENCH_ARGS)
 
+# Every suite; integration last, so pytest's summary is the closing line. With
+# SANITIZE=1: the ASan+UBSan build through the unit and integration suites.
 check: deps
+ifeq ($(SANITIZE),1)
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+else
 	@$(MAKE) --no-print-directory all static
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-quick
 	@$(MAKE) --no-print-directory vm
 	@$(MAKE) --no-print-directory security
 	@$(MAKE) --no-print-directory clients
 	@$(MAKE) --no-print-directory conformance
+	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory bench BENCH_ARGS="--runs 3 --seq 3 --par 3"
 	@$(MAKE) --no-print-directory integration
+endif
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/capsa
@@ -94,4 +108,6 @@ install: $(BIN)
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/capsa/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
+
+include tests/fuzz/fuzz.mk

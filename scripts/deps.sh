@@ -4,7 +4,10 @@
 set -eu
 PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
 libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux \
-podman conmon containerd umoci runc"
+podman conmon containerd umoci runc \
+clang llvm libclang-rt-14-dev valgrind"
+# clang + libclang-rt (libFuzzer, only a recommends of clang) + llvm (llvm-symbolizer):
+# make fuzz. valgrind: make valgrind.
 # The pure cgroup v2 test guest (tests/vm): qemu and a Debian kernel with its modules.
 # `deps.sh --no-vm` (make demo) leaves them out.
 if [ "${1:-}" != "--no-vm" ] && [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then

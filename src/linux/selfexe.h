@@ -17,8 +17,9 @@
  * so it is never charged to a container's memory limit.
  *
  * CAPSA_UNSAFE_NO_SEALED_EXE=1 in the environment skips the copy; it exists for
- * the escape test that shows the attack works without the protection, and is
- * never needed otherwise (anyone who sets capsa's environment could also set
+ * the escape test that shows the attack works without the protection and for
+ * `make valgrind` (valgrind --trace-children=no would not follow the fexecve
+ * into the copy, so it would check nothing), and is never needed otherwise (anyone who sets capsa's environment could also set
  * LD_PRELOAD, so it gives an attacker nothing new). */
 int selfexe_ensure_sealed(int argc, char **argv);
 

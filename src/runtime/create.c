@@ -406,15 +406,25 @@ int rt_start(const rt_ctx *c, const char *id, capsa_err *e)
         close(dirfd);
         return r;
     }
+    /* Declared before the first goto: a jump past a cleanup variable's
+     * initialisation would close whatever its stack slot held. */
+    autoclose int pidfd = -1;
+    autoclose int fifo = -1;
     const char *status = ct_status(dirfd, &st);
     if (strcmp(status, "created")) {
         r = cerr_set(e, EINVAL, "cannot start a container that is %s (only a created one)", status);
         goto out;
     }
-    autoclose int pidfd = proc_open_verified(st.pid, st.pid_start);
-    autoclose int fifo = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (pidfd < 0 || fifo < 0) {
-        r = cerr_sys(e, pidfd < 0 ? ESRCH : errno, "open exec fifo of %s", id);
+    /* The fifo only once init is pinned: opening it lets init go on to exec,
+     * so a start that fails after it would leave a "created" container running. */
+    pidfd = proc_open_verified(st.pid, st.pid_start);
+    if (pidfd < 0) {
+        r = cerr_sys(e, -pidfd, "open container init %d of %s", (int)st.pid, id);
+        goto out;
+    }
+    fifo = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fifo < 0) {
+        r = cerr_sys(e, errno, "open exec fifo of %s", id);
         goto out;
     }
     struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};

@@ -123,7 +123,7 @@ static int build_process(spec *s, const rt_exec_opts *o, spec **proc, capsa_err 
     if (o->process_file) {
         if ((r = spec_load_process(o->process_file, proc, e)) < 0)
             return r;
-        return 0;
+        return spec_validate_process(*proc, e);
     }
     spec_process *p = &s->process;
     if (!o->args || !o->args[0])

@@ -114,8 +114,10 @@ int rt_kill(const rt_ctx *c, const char *id, int sig, bool all, capsa_err *e)
         r = cgroup_kill_all(st.cgroup_path, sig, e);
     } else {
         int pidfd = proc_open_verified(st.pid, st.pid_start);
-        if (pidfd < 0)
+        if (pidfd == -ESRCH)
             r = cerr_set(e, ESRCH, "container \"%s\" is not running", id);
+        else if (pidfd < 0)
+            r = cerr_sys(e, -pidfd, "open container init %d of %s", (int)st.pid, id);
         else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
             r = cerr_sys(e, errno, "send signal %d to %s", sig, id);
         if (pidfd >= 0)

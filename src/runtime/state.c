@@ -79,9 +79,15 @@ int state_read(int dirfd, cstate *st, capsa_err *e)
     close(fd);
     if (r < 0)
         return r;
+    return state_parse(text, len, st, e);
+}
+
+int state_parse(const char *text, size_t len, cstate *st, capsa_err *e)
+{
+    memset(st, 0, sizeof *st);
     json_error_t je;
     if (len == 0)
-        return cerr_set(e, EINVAL, "state.json is empty");
+        return cerr_set(e, EINVAL, "state.json is corrupt: empty file");
     json_t *o = json_loadb(text, len, 0, &je);
     if (!o || !json_is_object(o)) {
         json_decref(o);
@@ -115,8 +121,11 @@ int state_read(int dirfd, cstate *st, capsa_err *e)
     }
     json_decref(o);
     if (!st->id || !st->bundle || !pid_ok) {
+        /* a pid out of range would wrap into another one (4294967297 is 1, init) */
+        bool ids = st->id && st->bundle;
         state_free(st);
-        return cerr_set(e, EINVAL, "state.json is corrupt: no valid id, bundle or pid");
+        return cerr_set(e, EINVAL, "state.json is corrupt: %s",
+                        ids ? "pid is not a valid pid" : "missing id or bundle");
     }
     return 0;
 }

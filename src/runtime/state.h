@@ -26,6 +26,8 @@ int state_write_cgroup(int dirfd, const char *path, capsa_err *e);
 char *state_read_cgroup(int dirfd);   /* malloc'd, or NULL */
 /* -ENOENT (without message) when the container has no state.json yet. */
 int state_read(int dirfd, cstate *st, capsa_err *e);
+/* The same from a buffer (state_read's parser; the fuzz target's entry point). */
+int state_parse(const char *text, size_t len, cstate *st, capsa_err *e);
 void state_free(cstate *st);
 
 /* The OCI state document: {ociVersion,id,status,pid,bundle,annotations,...}. */

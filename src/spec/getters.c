@@ -9,20 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *p_oneline(char *buf, size_t n, const char *s)
-{
-    size_t o = 0;
-    for (; *s && o + 5 < n; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch < 0x20 || ch == 0x7f)
-            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    buf[o] = 0;
-    return buf;
-}
-
 int spec_err_at(const spec *s, capsa_err *e, int code, const char *path, const char *fmt, ...)
 {
     char msg[CERR_MSG_MAX];
@@ -34,13 +20,12 @@ int spec_err_at(const spec *s, capsa_err *e, int code, const char *path, const c
     const char *fname = s && s->fname ? s->fname : "config.json";
     const char *sep = path && *path ? ": " : "";
     path = path ? path : "";
-    /* Object keys are arbitrary text; the message must stay on one line. */
-    char shown[1024];
-    p_oneline(shown, sizeof shown, path);
+    /* Object keys are arbitrary text (cerr_set escapes their control
+     * characters): a long path is cut so that the message still shows. */
     unsigned line, col;
     if (s && jsonpos_find(s->pos, path, &line, &col))
-        return cerr_set(e, code, "%s:%u:%u: %s%s%s", fname, line, col, shown, sep, msg);
-    return cerr_set(e, code, "%s: %s%s%s", fname, shown, sep, msg);
+        return cerr_set(e, code, "%s:%u:%u: %.1000s%s%s", fname, line, col, path, sep, msg);
+    return cerr_set(e, code, "%s: %.1000s%s%s", fname, path, sep, msg);
 }
 
 bool spec_has_path(const spec *s, const char *path)

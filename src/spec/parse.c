@@ -396,9 +396,8 @@ static int parse_doc(const char *text, size_t len, const char *fname, spec **out
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        char text1[JSON_ERROR_TEXT_LENGTH * 4];
         int r = cerr_set(e, EINVAL, "%s:%d:%d: invalid JSON: %s", s->fname, jerr.line,
-                         jerr.column, p_oneline(text1, sizeof text1, jerr.text));
+                         jerr.column, jerr.text);
         spec_free(s);
         return r;
     }

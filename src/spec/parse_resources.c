@@ -230,9 +230,8 @@ int spec_parse_resources(const char *text, size_t len, const char *fname, spec_r
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        char t[JSON_ERROR_TEXT_LENGTH * 4];
         return cerr_set(e, EINVAL, "%s:%d:%d: invalid JSON: %s", fname, jerr.line,
-                        jerr.column, p_oneline(t, sizeof t, jerr.text));
+                        jerr.column, jerr.text);
     }
     /* A throwaway spec carries the file name and the position index. */
     spec *s = xcalloc(1, sizeof *s);

@@ -289,6 +289,9 @@ int spec_load_process(const char *path, spec **out, capsa_err *e);
 /* Semantic checks after parsing (absolute paths, known names, ranges) and
  * "not supported by capsa yet" for fields no code implements. */
 int spec_validate(const spec *s, capsa_err *e);
+/* The same for a process.json (spec_parse_process): a field capsa does not
+ * implement (scheduler, ioPriority, an LSM label, ...) is refused, not ignored. */
+int spec_validate_process(const spec *s, capsa_err *e);
 
 /* A located error for a JSON path of this spec ("mounts[2].destination",
  * "linux.resources.memory.limit"): "config.json:L:C: <path>: <message>".

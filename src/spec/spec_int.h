@@ -42,8 +42,6 @@ void p_pop(pctx *c, size_t oldlen);
 int p_err(pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int p_missing(pctx *c, const char *field);
 int p_type(pctx *c, json_t *v, const char *want);
-/* s with control characters as \xNN, so that a message stays one line. */
-const char *p_oneline(char *buf, size_t n, const char *s);
 /* A value quoted for a one-line message: escapes control characters, truncates. */
 const char *p_quote(char *buf, size_t n, const char *s);
 

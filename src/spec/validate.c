@@ -61,9 +61,13 @@ static bool lsm_enabled(const char *name)
     return false;
 }
 
-static int check_unsupported(const spec *s, capsa_err *e)
+/* process_only: s holds a process.json (`exec --process`), whose paths have no
+ * "process." in front. */
+static int check_unsupported(const spec *s, bool process_only, capsa_err *e)
 {
     for (size_t t = 0; t < sizeof unsupported / sizeof unsupported[0]; t++) {
+        if (process_only && strncmp(unsupported[t].path, "process.", 8))
+            continue;
         size_t n = unsupported[t].count ? unsupported[t].count(s) : 1;
         for (size_t i = 0; i < n; i++) {
             if (!unsupported[t].used(s, i))
@@ -77,10 +81,11 @@ static int check_unsupported(const spec *s, capsa_err *e)
             const char *lsm = !strcmp(path, "process.apparmorProfile") ? "apparmor"
                               : strstr(path, "elinux") || strstr(path, "mountLabel") ? "selinux"
                                                                                       : NULL;
+            const char *at = process_only ? path + 8 : path;
             if (lsm && !lsm_enabled(lsm))
-                return spec_err_at(s, e, ENOTSUP, path, "%s is not enabled on this host",
+                return spec_err_at(s, e, ENOTSUP, at, "%s is not enabled on this host",
                                    !strcmp(lsm, "apparmor") ? "AppArmor" : "SELinux");
-            return spec_err_at(s, e, ENOTSUP, path, "not supported by capsa yet");
+            return spec_err_at(s, e, ENOTSUP, at, "not supported by capsa yet");
         }
     }
     return 0;
@@ -243,10 +248,13 @@ static bool cpu_fault(const spec_cpu *c, res_fault *f)
                      PRIu64, c->rt_runtime, c->rt_period);
     if (c->has_idle && c->idle != 0 && c->idle != 1)
         return FAULT(f, "cpu.idle", "%" PRId64 " must be 0 or 1", c->idle);
+    char q[128];
     if (c->cpus && *c->cpus && !units_cpu_list_valid(c->cpus))
-        return FAULT(f, "cpu.cpus", "\"%.64s\" is not a CPU list (like 0-3,6)", c->cpus);
+        return FAULT(f, "cpu.cpus", "\"%s\" is not a CPU list (like 0-3,6)",
+                     p_quote(q, sizeof q, c->cpus));
     if (c->mems && *c->mems && !units_cpu_list_valid(c->mems))
-        return FAULT(f, "cpu.mems", "\"%.64s\" is not a memory node list (like 0-1)", c->mems);
+        return FAULT(f, "cpu.mems", "\"%s\" is not a memory node list (like 0-1)",
+                     p_quote(q, sizeof q, c->mems));
     return false;
 }
 
@@ -309,5 +317,10 @@ int spec_validate(const spec *s, capsa_err *e)
 {
     TRY(check_semantics(s, e));
     TRY(check_resources(s, e));
-    return check_unsupported(s, e);
+    return check_unsupported(s, false, e);
+}
+
+int spec_validate_process(const spec *s, capsa_err *e)
+{
+    return check_unsupported(s, true, e);
 }

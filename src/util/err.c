@@ -7,10 +7,28 @@
 #include <string.h>
 #include <unistd.h>
 
+/* s with control characters as \xNN (at most n - 1 bytes). */
+static void cerr_oneline(char *buf, size_t n, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 5 < n; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f)
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    buf[o] = 0;
+}
+
+/* Messages carry text from files (paths, names in config.json): control
+ * characters are escaped here, so that every error stays one line. */
 static void vset(capsa_err *e, int code, const char *fmt, va_list ap)
 {
+    char raw[CERR_MSG_MAX];
     e->code = code ? (code < 0 ? -code : code) : EIO;
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    cerr_oneline(e->msg, sizeof e->msg, raw);
 }
 
 int cerr_set(capsa_err *e, int code, const char *fmt, ...)
@@ -35,11 +53,12 @@ int cerr_sys(capsa_err *e, int code, const char *fmt, ...)
 
 int cerr_wrap(capsa_err *e, const char *fmt, ...)
 {
-    char prefix[512], old[CERR_MSG_MAX];
+    char raw[512], prefix[512], old[CERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    cerr_oneline(prefix, sizeof prefix, raw);
     memcpy(old, e->msg, sizeof old);
     /* Truncation keeps the start of the chain, which names the outer step. */
     size_t n = strlen(prefix);

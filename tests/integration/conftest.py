@@ -20,11 +20,21 @@ import time
 import pytest
 
 import capsatest
+import sanitizer
 from capsatest import (CAPSA, CGROUP_PARENT, IS_CAPSA, SESSION_PID, build_rootfs,
                        capsa, copy_rootfs, default_config, dump_json, host_end, links,
                        wait_for)
 
 _ids = itertools.count(1)
+
+# A suite started in the background by a non-interactive shell (`make integration &`,
+# a CI script) inherits SIGINT and SIGQUIT ignored (POSIX), and so would every capsa
+# and container it starts: a container's `trap ... INT` would then do nothing
+# (test_run_forwards_signal[INT]). Children get the default again.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 # In CI nothing else runs on the machine: any new mount or capsa* cgroup is a leftover.
 # Elsewhere (a shared dev machine) only those naming this test's dirs/ids count.
 STRICT = os.environ.get("CI") == "true" or \
@@ -50,6 +60,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_report_header(config):
     return [f"runtime under test: {CAPSA} ({'capsa' if IS_CAPSA else 'not capsa: capsa_only tests xfail'})",
+            f"sanitizer reports: {_reports.dir or 'not an instrumented build'}",
             f"cgroup parent: {CGROUP_PARENT} (relative to the runtime's own cgroup); "
             f"strict leftover check (any new mount/capsa cgroup): {STRICT} (CI=true)"]
 
@@ -474,6 +485,16 @@ def _on_alarm(signum, frame):
                          "(CAPSA_TEST_PER_TEST_TIMEOUT)")
 
 
+_reports = sanitizer.Reports(CAPSA)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sanitizer_dir():
+    yield
+    if _reports.dir and not os.listdir(_reports.dir):
+        os.rmdir(_reports.dir)
+
+
 @pytest.fixture(autouse=True)
 def ct(tmp_path, rootfs_template):
     t = capsatest._timeouts
@@ -483,6 +504,7 @@ def ct(tmp_path, rootfs_template):
     ctx = Ctx(tmp_path, rootfs_template)
     lo = Leftovers(ctx)
     before = lo.snapshot()
+    reports_before = _reports.snapshot()
     old_handler = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, PER_TEST_TIMEOUT)
     try:
@@ -507,6 +529,9 @@ def ct(tmp_path, rootfs_template):
     for d in ctx.extra_dirs:
         if not any(mp.startswith(d) for mp in _mount_points()):
             shutil.rmtree(d, ignore_errors=True)
+    reports = _reports.new_since(reports_before)
+    if reports:
+        pytest.fail("sanitizer report from the runtime:\n" + "\n".join(reports), pytrace=False)
     if new:
         lines = ["the test left things behind:"]
         for k, v in new.items():

@@ -310,3 +310,37 @@ def test_systemd_cgroup_message(ct):
     assert r.returncode == 1
     assert len(error_lines(r.stderr)) == 1, r.stderr
     assert "systemd" in r.stderr
+
+
+@pytest.mark.capsa_only("runc implements ioPriority; capsa refuses what it does not implement")
+@pytest.mark.parametrize("field", [{"ioPriority": {"class": "IOPRIO_CLASS_BE", "priority": 1}},
+                                   {"scheduler": {"policy": "SCHED_OTHER"}}])
+def test_exec_process_json_unsupported_field_refused(ct, field):
+    """exec --process refuses, like config.json, the fields capsa does not implement:
+    a process that silently runs without them is worse than one that does not start."""
+    b = ct.running()
+    path = os.path.join(ct.tmp, "process.json")
+    with open(path, "w") as f:
+        json.dump({"args": ["sh", "-c", "echo RAN"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+                   **field}, f)
+    r = ct.capsa("exec", "--process", path, b.id)
+    assert r.returncode != 0 and "RAN" not in r.stdout
+    lines = error_lines(r.stderr)
+    assert len(lines) == 1, r.stderr
+    key = next(iter(field))
+    assert re.search(rf"process\.json:1:\d+: {key}: not supported by capsa yet$", lines[0]), lines
+    assert ct.status(b.id) == "running"
+
+
+@pytest.mark.capsa_only("one-line errors are capsa's promise")
+def test_setup_error_with_newline_in_path_is_one_line(ct):
+    """A setup failure names the config's path; a newline in it is escaped, so the
+    error stays one line (clients read the last line of stderr)."""
+    def mutate(c):
+        c["mounts"].append({"destination": "/x\ny", "type": "nosuchfs", "source": "none"})
+    b = _bad_bundle(ct, mutate)
+    r = ct.capsa("run", "--bundle", b.path, b.id)
+    assert r.returncode != 0
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "/x\\x0ay" in r.stderr, r.stderr
+    ct.assert_nothing_created(b.id)

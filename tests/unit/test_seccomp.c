@@ -194,6 +194,29 @@ static void test_check_unknown_arch(void **state)
     check_fails(&s, "linux.seccomp.architectures[0]: unknown architecture \"SCMP_ARCH_NATIVE\"");
 }
 
+/* Found by tests/fuzz: names from config.json went into the message raw. */
+static void test_check_names_escaped(void **state)
+{
+    (void)state;
+    char *arches[] = {"SCMP_ARCH_X86\x7f_64\n", NULL};
+    spec_seccomp s = profile("SCMP_ACT_ALLOW", NULL, 0);
+    s.architectures = strv(arches);
+    check_fails(&s, "linux.seccomp.architectures[0]: unknown architecture "
+                    "\"SCMP_ARCH_X86\\x7f_64\\x0a\"");
+    char *flags[] = {"SECCOMP_FILTER_FLAG_\x1b[31m", NULL};
+    s = profile("SCMP_ACT_ALLOW", NULL, 0);
+    s.flags = strv(flags);
+    check_fails(&s, "linux.seccomp.flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_\\x1b[31m\"");
+    s = profile("SCMP_ACT_\x01", NULL, 0);
+    check_fails(&s, "linux.seccomp.defaultAction: unknown action \"SCMP_ACT_\\x01\"");
+    spec_seccomp_arg args[] = {{.index = 1, .op = "SCMP_CMP_EQ\t"}};
+    spec_seccomp_syscall calls[] = {rule(MKDIR, "SCMP_ACT_ERRNO")};
+    calls[0].args = args;
+    calls[0].n_args = 1;
+    s = profile("SCMP_ACT_ALLOW", calls, 1);
+    check_fails(&s, "linux.seccomp.syscalls[0].args[0].op: unknown operator \"SCMP_CMP_EQ\\x09\"");
+}
+
 static void test_check_unknown_flag(void **state)
 {
     (void)state;
@@ -968,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_check_unknown_op),
         cmocka_unit_test(test_check_arg_index),
         cmocka_unit_test(test_check_unknown_arch),
+        cmocka_unit_test(test_check_names_escaped),
         cmocka_unit_test(test_check_unknown_flag),
         cmocka_unit_test(test_check_errno_ret),
         cmocka_unit_test(test_check_notify),

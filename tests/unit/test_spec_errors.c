@@ -250,6 +250,11 @@ static const bad_case cases[] = {
     {"control characters are escaped in messages",
      "{" BASE ", \"linux\": {\"namespaces\": [{\"type\": \"a\\nb\"}]}}",
      "config.json:1:158: linux.namespaces[0].type: \"a\\x0ab\": unknown namespace type", "\"a\\nb\""},
+    /* found by tests/fuzz: a DEL in a cpuset string went into the message raw */
+    {"control characters are escaped in cpuset messages",
+     "{" BASE ", \"linux\": {\"resources\": {\"cpu\": {\"cpus\": \"0-1\x7f\"}}}}",
+     "config.json:1:164: linux.resources.cpu.cpus: \"0-1\\x7f\" is not a CPU list (like 0-3,6)",
+     "\"0-1"},
 };
 
 /* The text at line:col (col in characters, as reported). */
@@ -283,7 +288,9 @@ static void check_case(const bad_case *c)
     if (r == 0 || strcmp(e.msg, c->want) != 0)
         fail_msg("case \"%s\":\n  want: %s\n  got:  %s", c->name, c->want, r ? e.msg : "(no error)");
     assert_true(e.code > 0);
-    assert_null(strchr(e.msg, '\n'));
+    for (const char *p = e.msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            fail_msg("case \"%s\": control character 0x%02x in the message", c->name, *p);
     if (!c->at)
         return;
     unsigned line, col;
