@@ -55,7 +55,10 @@ typedef struct {
     const spec_linux *l;         /* seccomp, personality of the container */
     pid_t init_pid;
     int preserve_fds;
-    int (*on_child)(pid_t pid, void *arg, capsa_err *e);   /* cgroup enter */
+    /* cgroup enter by pid; not called when clone3 placed it in cgroup_fd */
+    int (*on_child)(pid_t pid, void *arg, capsa_err *e);
+    int cgroup_fd;       /* cgroup2 dir to be born in, or -1 (as in spawn_cfg) */
+    int (*child_first)(void *arg, capsa_err *e);   /* run first in the new process */
     int (*on_seccomp_fd)(pid_t pid, int fd, void *arg, capsa_err *e);
     int (*on_console_fd)(int fd, void *arg, capsa_err *e);
     void *arg;

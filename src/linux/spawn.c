@@ -382,15 +382,39 @@ static int parent_loop(int sock, pid_t child, const parent_cfg *pc, pid_t *final
     }
 }
 
+/* fork/clone with namespace flags; born in the cgroup2 directory cgroup_fd
+ * when there is one (clone3 CLONE_INTO_CGROUP: no migration by pid, see
+ * cgroup_join in cgroup.h). *placed says whether that happened. */
+static pid_t clone_into(int flags, int cgroup_fd, bool *placed)
+{
+    *placed = false;
+    if (cgroup_fd >= 0) {
+        struct clone_args ca = {.flags = (uint64_t)flags | CLONE_INTO_CGROUP,
+                                .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_fd};
+        pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL)) {
+            *placed = pid > 0;
+            return pid;
+        }
+    }
+    /* before Linux 5.7, or no cgroup2; a plain fork keeps glibc's own
+     * bookkeeping (its cached thread id) right in the child */
+    if (!flags)
+        return fork();
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
 /* Fork stage1 running fn(arg, sock); the parent drives the protocol. */
 static int run_stages(void (*stage1)(const void *, int), const void *arg,
-                      int (*on_child)(pid_t, void *, capsa_err *), const parent_cfg *pc,
+                      int (*on_child)(pid_t, void *, capsa_err *), int cgroup_fd,
+                      int (*child_first)(void *, capsa_err *), const parent_cfg *pc,
                       pid_t *final, capsa_err *e)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return cerr_sys(e, errno, "socketpair");
-    pid_t child = fork();
+    bool placed;
+    pid_t child = clone_into(0, cgroup_fd, &placed);
     if (child < 0) {
         close(sv[0]);
         close(sv[1]);
@@ -398,13 +422,16 @@ static int run_stages(void (*stage1)(const void *, int), const void *arg,
     }
     if (child == 0) {
         close(sv[0]);
+        capsa_err ce = {0};
+        if (child_first && child_first(pc->arg, &ce) < 0)
+            sync_die(sv[1], &ce);
         stage1(arg, sv[1]);
         _exit(1);
     }
     close(sv[1]);
     autoclose int sock = sv[0];
     *final = 0;
-    int r = on_child ? on_child(child, pc->arg, e) : 0;
+    int r = on_child && !placed ? on_child(child, pc->arg, e) : 0;
     if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
         r = cerr_sys(e, EPIPE, "start container setup");
     if (r == 0)
@@ -514,22 +541,8 @@ static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return cerr_sys(e, errno, "socketpair");
-    /* Born in its cgroup2 directory when there is one (no migration). */
-    bool placed = false;
-    pid_t child = -1;
-    if (c->cgroup_fd >= 0) {
-        struct clone_args ca = {.flags = (uint64_t)flags | CLONE_INTO_CGROUP,
-                                .exit_signal = SIGCHLD, .cgroup = (uint64_t)c->cgroup_fd};
-        child = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
-        placed = child >= 0;
-        if (child < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
-            close(sv[0]);
-            close(sv[1]);
-            return cerr_sys(e, errno, "create namespaces in the container's cgroup");
-        }
-    }
-    if (child < 0)   /* before Linux 5.7, or no cgroup2 */
-        child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+    bool placed;
+    pid_t child = clone_into(flags, c->cgroup_fd, &placed);
     if (child < 0) {
         close(sv[0]);
         close(sv[1]);
@@ -565,7 +578,7 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
     if (linux_spawn_one_clone(c->s))
         return run_direct(c, &pc, init_pid, e);
-    return run_stages(spawn_stage1, c, c->on_child, &pc, init_pid, e);
+    return run_stages(spawn_stage1, c, c->on_child, -1, NULL, &pc, init_pid, e);
 }
 
 /* ---- exec: join a running container ---- */
@@ -628,5 +641,5 @@ int linux_exec(const exec_cfg *c, pid_t *pid, capsa_err *e)
         return r;
     parent_cfg pc = {.l = c->l, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = false};
-    return run_stages(exec_stage1, c, c->on_child, &pc, pid, e);
+    return run_stages(exec_stage1, c, c->on_child, c->cgroup_fd, c->child_first, &pc, pid, e);
 }

@@ -16,6 +16,7 @@
 
 struct exec_arg {
     const char *cgroup_path;
+    cgroup_join join;
     const char *console_socket;
     const spec_seccomp *seccomp;
     cstate *st;
@@ -26,6 +27,19 @@ static int enter_cgroup(pid_t pid, void *arg, capsa_err *e)
 {
     struct exec_arg *a = arg;
     return a->cgroup_path ? cgroup_enter(a->cgroup_path, pid, e) : 0;
+}
+
+/* As root: the new process joins by itself, no migration by pid (cgroup.h). */
+static int join_self(void *arg, capsa_err *e)
+{
+    struct exec_arg *a = arg;
+    return cgroup_join_self(&a->join, e);
+}
+
+static int join_v2_by_pid(pid_t pid, void *arg, capsa_err *e)
+{
+    struct exec_arg *a = arg;
+    return cgroup_join_v2_pid(&a->join, pid, e);
 }
 
 static int take_console(int fd, void *arg, capsa_err *e)
@@ -204,8 +218,16 @@ int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status,
                              .seccomp = &s->linux.seccomp, .st = &st, .master = -1};
         exec_cfg ec = {.p = p, .l = &s->linux, .init_pid = st.pid, .preserve_fds = o->preserve_fds,
                        .on_child = enter_cgroup, .on_seccomp_fd = pass_seccomp_fd,
-                       .on_console_fd = take_console, .arg = &a};
+                       .on_console_fd = take_console, .arg = &a, .cgroup_fd = -1};
+        a.join.v2 = -1;
+        if (geteuid() == 0 && st.cgroup_path && cgroup_join_open(st.cgroup_path, &a.join, e) == 0) {
+            ec.on_child = join_v2_by_pid;
+            ec.child_first = join_self;
+            ec.cgroup_fd = a.join.v2;
+        }
+        cerr_clear(e);
         r = linux_exec(&ec, &pid, e);
+        cgroup_join_close(&a.join);
         master = a.master;
     }
     /* The lock is only for setup: kill and delete must work while we wait. */
