@@ -29,6 +29,8 @@ typedef struct {
 
 static void put(blob *b, const void *p, size_t n)
 {
+    if (!n)
+        return;   /* p may be NULL then */
     b->v = xrealloc(b->v, b->n + n);
     memcpy(b->v + b->n, p, n);
     b->n += n;

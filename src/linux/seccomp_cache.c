@@ -21,6 +21,8 @@
 
 static void put(seccomp_key *k, const void *p, size_t n)
 {
+    if (!n)
+        return;   /* p may be NULL then */
     k->v = xrealloc(k->v, k->n + n);
     memcpy(k->v + k->n, p, n);
     k->n += n;
