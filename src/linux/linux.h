@@ -20,6 +20,7 @@ typedef struct {
     const char *config_text;     /* the bytes s was parsed from (src/linux/reinit.c) */
     size_t config_len;
     int exe_fd, blob_fd;         /* internal to linux_spawn: set them to -1 */
+    pid_t runtime_pid;           /* internal to linux_spawn */
     /* Called in the parent once the first child exists, before it goes on: the
      * runtime puts it in its cgroup here (not called when clone3 placed it in
      * cgroup_fd already). */

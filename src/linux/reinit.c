@@ -104,7 +104,8 @@ static int set_cloexec(int state_dirfd, bool on)
     return 0;
 }
 
-int reinit_exec(int exe_fd, int blob_fd, int sock, int state_dirfd)
+int reinit_exec(int exe_fd, int blob_fd, int sock, int state_dirfd, pid_t runtime,
+                int runtime_exe_fd)
 {
     char a1[16], a2[16];
     snprintf(a1, sizeof a1, "%d", blob_fd);
@@ -115,6 +116,14 @@ int reinit_exec(int exe_fd, int blob_fd, int sock, int state_dirfd)
         return -errno;
     char *argv[] = {"capsa", "__init", a1, a2, NULL};
     fexecve(exe_fd, argv, environ);
+    if (errno != ENOENT)
+        return -errno;
+    /* An emulator that resolves /proc/self with its own idea of our pid (1 in
+     * the new pid namespace): valgrind. The same sealed copy, through the
+     * runtime's descriptor for it. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)runtime, runtime_exe_fd);
+    execve(path, argv, environ);
     return -errno;
 }
 

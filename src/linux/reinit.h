@@ -20,8 +20,10 @@
 int reinit_write_blob(const spawn_cfg *c);
 
 /* In the cloned init: exec the sealed copy exe_fd with the blob and the sync
- * socket. Returns only on failure (-errno). */
-int reinit_exec(int exe_fd, int blob_fd, int sock, int state_dirfd);
+ * socket (runtime / runtime_exe_fd: the runtime's pid and its descriptor of the
+ * same copy, for an emulator that cannot fexecve). Returns only on failure. */
+int reinit_exec(int exe_fd, int blob_fd, int sock, int state_dirfd, pid_t runtime,
+                int runtime_exe_fd);
 
 /* `capsa __init BLOBFD SOCKFD`: rebuild the setup and continue as init. */
 __attribute__((noreturn)) void reinit_main(int argc, char **argv);

@@ -301,7 +301,8 @@ static __attribute__((noreturn)) void direct_init(const spawn_cfg *c, int sock)
     stage1_close_fds(c, &sock, extra, exe >= 0 ? 2 : 0);
     if (exe >= 0) {
         /* goes on in reinit_main, running from the sealed copy */
-        cerr_sys(&e, -reinit_exec(exe, blob, sock, c->state_dirfd), "re-execute init from a sealed copy of capsa");
+        cerr_sys(&e, -reinit_exec(exe, blob, sock, c->state_dirfd, c->runtime_pid, c->exe_fd),
+                 "re-execute init from a sealed copy of capsa");
         sync_die(sock, &e);
     }
     linux_init_continue(c, sock);
@@ -312,6 +313,7 @@ static int run_direct(const spawn_cfg *cfg, const parent_cfg *pc, pid_t *final, 
     /* The sealed copy and the blob are made here, in the runtime's cgroup. */
     spawn_cfg copy = *cfg, *c = &copy;
     c->exe_fd = c->blob_fd = -1;
+    c->runtime_pid = getpid();
     if (!selfexe_off()) {
         if ((c->exe_fd = selfexe_sealed_fd()) < 0)
             return cerr_sys(e, -c->exe_fd, "a sealed copy of the capsa binary");
