@@ -29,6 +29,7 @@ static int run_one(const spec_hook *h, const char *kind, size_t i, const char *s
         close(in[1]);
         return cerr_sys(e, errno, "%s hook %zu: pipe", kind, i);
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(in[0]);
@@ -40,6 +41,8 @@ static int run_one(const spec_hook *h, const char *kind, size_t i, const char *s
     if (pid == 0) {
         /* A hook does not outlive the runtime that waits for it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != parent)
+            _exit(127);   /* the runtime died before the line above */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
