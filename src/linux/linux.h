@@ -10,6 +10,19 @@
 #include "spec/spec.h"
 #include "util/err.h"
 
+/* Joining the container's cgroup without a migration by pid, which waits for
+ * an RCU grace period (cgroup_join in cgroup/cgroup.h; the runtime fills this
+ * in from it, src/linux never touches /sys/fs/cgroup itself): the new process
+ * is born in the cgroup2 directory cgroup_fd (clone3 CLONE_INTO_CGROUP) and
+ * calls self() first thing; by_pid() moves it from the parent where clone3
+ * could not place it. */
+typedef struct {
+    int cgroup_fd;                                      /* or -1 */
+    int (*self)(void *arg, capsa_err *e);
+    int (*by_pid)(void *arg, pid_t pid, capsa_err *e);
+    void *arg;
+} spawn_join;
+
 typedef struct {
     const spec *s;
     const char *rootfs;          /* absolute host path */
@@ -22,14 +35,11 @@ typedef struct {
     int exe_fd, blob_fd;         /* internal to linux_spawn: set them to -1 */
     pid_t runtime_pid;           /* internal to linux_spawn */
     /* Called in the parent once the first child exists, before it goes on: the
-     * runtime puts it in its cgroup here (not called when clone3 placed it in
-     * cgroup_fd already). */
+     * runtime puts it in its cgroup here (unless `join` is set). */
     int (*on_child)(pid_t pid, void *arg, capsa_err *e);
-    /* Init cloned in one go (linux_spawn_one_clone): a cgroup2 directory to be
-     * born in (clone3 CLONE_INTO_CGROUP) or -1, and what the new process runs
-     * first, in itself (joining v1 hierarchies without a migration by pid). */
-    int cgroup_fd;
-    int (*child_first)(void *arg, capsa_err *e);
+    /* Init cloned in one go (linux_spawn_one_clone): its cgroup without a
+     * migration by pid, or NULL for on_child. */
+    const spawn_join *join;
     /* Called with the seccomp notify fd (SCMP_ACT_NOTIFY) and init's host pid:
      * the runtime hands it to linux.seccomp.listenerPath. The fd is closed after. */
     int (*on_seccomp_fd)(pid_t init, int fd, void *arg, capsa_err *e);
@@ -56,10 +66,8 @@ typedef struct {
     const spec_linux *l;         /* seccomp, personality of the container */
     pid_t init_pid;
     int preserve_fds;
-    /* cgroup enter by pid; not called when clone3 placed it in cgroup_fd */
-    int (*on_child)(pid_t pid, void *arg, capsa_err *e);
-    int cgroup_fd;       /* cgroup2 dir to be born in, or -1 (as in spawn_cfg) */
-    int (*child_first)(void *arg, capsa_err *e);   /* run first in the new process */
+    int (*on_child)(pid_t pid, void *arg, capsa_err *e);   /* cgroup enter by pid */
+    const spawn_join *join;   /* as in spawn_cfg; then on_child is not used */
     int (*on_seccomp_fd)(pid_t pid, int fd, void *arg, capsa_err *e);
     int (*on_console_fd)(int fd, void *arg, capsa_err *e);
     void *arg;

@@ -224,7 +224,7 @@ static int rebuild(blob *b, spawn_cfg *c, capsa_err *e)
     *c = (spawn_cfg){.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = (int)dirfd,
                      .no_pivot = no_pivot, .no_new_keyring = no_keyring,
                      .preserve_fds = (int)preserve, .config_text = text,
-                     .config_len = text_len, .exe_fd = -1, .blob_fd = -1, .cgroup_fd = -1};
+                     .config_len = text_len, .exe_fd = -1, .blob_fd = -1};
     return 0;
 }
 

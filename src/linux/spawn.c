@@ -290,7 +290,7 @@ static __attribute__((noreturn)) void direct_init(const spawn_cfg *c, int sock)
 {
     capsa_err e = {0};
     /* first of all: into the container's cgroups (before its exec is charged) */
-    if (c->child_first && c->child_first(c->arg, &e) < 0)
+    if (join_first(c->join, &e) < 0)
         sync_die(sock, &e);
     unblock_all_signals();
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -341,7 +341,7 @@ static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return cerr_sys(e, errno, "socketpair");
     bool placed;
-    pid_t child = clone_into(flags, c->cgroup_fd, &placed);
+    pid_t child = clone_into(flags, c->join, &placed);
     if (child < 0) {
         close(sv[0]);
         close(sv[1]);
@@ -354,7 +354,7 @@ static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final
     close(sv[1]);
     autoclose int sock = sv[0];
     *final = child;
-    int r = c->on_child && !placed ? c->on_child(child, pc->arg, e) : 0;
+    int r = place_child(child, placed, c->join, c->on_child, pc->arg, e);
     if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
         r = cerr_sys(e, EPIPE, "start container setup");
     if (r == 0)
@@ -377,5 +377,5 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
     if (linux_spawn_one_clone(c->s))
         return run_direct(c, &pc, init_pid, e);
-    return run_stages(spawn_stage1, c, c->on_child, -1, NULL, &pc, init_pid, e);
+    return run_stages(spawn_stage1, c, c->on_child, NULL, &pc, init_pid, e);
 }

@@ -150,9 +150,10 @@ int parent_loop(int sock, pid_t child, const parent_cfg *pc, pid_t *final, capsa
 /* fork/clone with namespace flags; born in the cgroup2 directory cgroup_fd
  * when there is one (clone3 CLONE_INTO_CGROUP: no migration by pid, see
  * cgroup_join in cgroup.h). *placed says whether that happened. */
-pid_t clone_into(int flags, int cgroup_fd, bool *placed)
+pid_t clone_into(int flags, const spawn_join *join, bool *placed)
 {
     *placed = false;
+    int cgroup_fd = join ? join->cgroup_fd : -1;
     if (cgroup_fd >= 0) {
         struct clone_args ca = {.flags = (uint64_t)flags | CLONE_INTO_CGROUP,
                                 .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_fd};
@@ -170,16 +171,28 @@ pid_t clone_into(int flags, int cgroup_fd, bool *placed)
 }
 
 /* Fork stage1 running fn(arg, sock); the parent drives the protocol. */
+int join_first(const spawn_join *join, capsa_err *e)
+{
+    return join && join->self ? join->self(join->arg, e) : 0;
+}
+
+int place_child(pid_t child, bool placed, const spawn_join *join,
+                int (*on_child)(pid_t, void *, capsa_err *), void *arg, capsa_err *e)
+{
+    if (join)
+        return placed || !join->by_pid ? 0 : join->by_pid(join->arg, child, e);
+    return on_child ? on_child(child, arg, e) : 0;
+}
+
 int run_stages(void (*stage1)(const void *, int), const void *arg,
-                      int (*on_child)(pid_t, void *, capsa_err *), int cgroup_fd,
-                      int (*child_first)(void *, capsa_err *), const parent_cfg *pc,
-                      pid_t *final, capsa_err *e)
+                      int (*on_child)(pid_t, void *, capsa_err *), const spawn_join *join,
+                      const parent_cfg *pc, pid_t *final, capsa_err *e)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return cerr_sys(e, errno, "socketpair");
     bool placed;
-    pid_t child = clone_into(0, cgroup_fd, &placed);
+    pid_t child = clone_into(0, join, &placed);
     if (child < 0) {
         close(sv[0]);
         close(sv[1]);
@@ -188,7 +201,7 @@ int run_stages(void (*stage1)(const void *, int), const void *arg,
     if (child == 0) {
         close(sv[0]);
         capsa_err ce = {0};
-        if (child_first && child_first(pc->arg, &ce) < 0)
+        if (join_first(join, &ce) < 0)
             sync_die(sv[1], &ce);
         stage1(arg, sv[1]);
         _exit(1);
@@ -196,7 +209,7 @@ int run_stages(void (*stage1)(const void *, int), const void *arg,
     close(sv[1]);
     autoclose int sock = sv[0];
     *final = 0;
-    int r = on_child && !placed ? on_child(child, pc->arg, e) : 0;
+    int r = place_child(child, placed, join, on_child, pc->arg, e);
     if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
         r = cerr_sys(e, EPIPE, "start container setup");
     if (r == 0)

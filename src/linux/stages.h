@@ -30,12 +30,16 @@ __attribute__((noreturn)) void fork_final(int sock, int (*fn)(const void *, int,
                                           const void *arg);
 /* The parent's side of the protocol until READY (create) or EOF (exec). */
 int parent_loop(int sock, pid_t child, const parent_cfg *pc, pid_t *final, capsa_err *e);
-/* fork/clone with namespace flags, born in the cgroup2 dir cgroup_fd if >= 0. */
-pid_t clone_into(int flags, int cgroup_fd, bool *placed);
+/* fork/clone with namespace flags, born in join's cgroup2 dir if it has one. */
+pid_t clone_into(int flags, const spawn_join *join, bool *placed);
 /* Fork stage1 running stage1(arg, sock); the parent drives the protocol. */
 int run_stages(void (*stage1)(const void *, int), const void *arg,
-               int (*on_child)(pid_t, void *, capsa_err *), int cgroup_fd,
-               int (*child_first)(void *, capsa_err *), const parent_cfg *pc, pid_t *final,
-               capsa_err *e);
+               int (*on_child)(pid_t, void *, capsa_err *), const spawn_join *join,
+               const parent_cfg *pc, pid_t *final, capsa_err *e);
+/* The new process into its cgroup: in the child, join->self first thing (when
+ * join); in the parent, join->by_pid unless clone3 placed it, or on_child. */
+int join_first(const spawn_join *join, capsa_err *e);
+int place_child(pid_t child, bool placed, const spawn_join *join,
+                int (*on_child)(pid_t, void *, capsa_err *), void *arg, capsa_err *e);
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef CAPSA_CONTAINER_H
 #define CAPSA_CONTAINER_H
 
+#include "cgroup/cgroup.h"
+#include "linux/linux.h"
 #include "runtime/runtime.h"
 
 /* ---- the state directory and its lock (statedir.c) ---- */
@@ -39,5 +41,8 @@ spec *ct_hooks_config(int dirfd, const cstate *st);
  * is no config (s NULL). */
 int ct_run_hooks(const spec *s, const cstate *st, const char *kind, const char *status,
                  capsa_err *e);
+
+/* A new process joins the cgroup j opened without a migration by pid (proc.c). */
+spawn_join ct_spawn_join(cgroup_join *j);
 
 #endif

@@ -38,6 +38,7 @@ struct spawn_arg {
     int master;              /* kept for a foreground run's terminal proxy */
     bool no_cgroup;          /* rootless without delegation: none was made */
     cgroup_join join;        /* init cloned in one go: joins by itself */
+    spawn_join sj;
 };
 
 static int take_console(int fd, void *arg, capsa_err *e)
@@ -91,20 +92,6 @@ static void requested_limits(const spec_resources *r, char *buf, size_t len)
     for (size_t i = 0; i < sizeof l / sizeof *l; i++)
         if (l[i].on)
             snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", *buf ? ", " : "", l[i].name);
-}
-
-/* Init cloned in one go: it joins the cgroup itself, without a migration by
- * pid (cgroup_join in cgroup.h); the runtime made and set up the cgroup first. */
-static int join_self(void *arg, capsa_err *e)
-{
-    struct spawn_arg *a = arg;
-    return cgroup_join_self(&a->join, e);
-}
-
-static int join_v2_by_pid(pid_t pid, void *arg, capsa_err *e)
-{
-    struct spawn_arg *a = arg;
-    return cgroup_join_v2_pid(&a->join, pid, e);
 }
 
 static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
@@ -305,7 +292,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
                     .preserve_fds = o->preserve_fds + listen_fds(&s->process),
                     .on_console_fd = take_console, .on_hooks = runtime_hooks,
                     .on_child = place_in_cgroup, .on_seccomp_fd = pass_seccomp_fd,
-                    .arg = &cga, .cgroup_fd = -1};
+                    .arg = &cga};
     /* idmapped mounts: their user namespaces are made here, on the host side */
     int idfds[s->n_mounts + 1];
     for (size_t i = 0; i < s->n_mounts; i++) {
@@ -332,9 +319,8 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         if (r == 0)
             r = cgroup_join_open(cga.path, &cga.join, e);
         trace_mark("cgroup");
-        sc.on_child = join_v2_by_pid;
-        sc.child_first = join_self;
-        sc.cgroup_fd = cga.join.v2;
+        cga.sj = ct_spawn_join(&cga.join);
+        sc.join = &cga.sj;
     }
     if (r == 0)
         r = linux_spawn(&sc, &pid, e);

@@ -29,19 +29,6 @@ static int enter_cgroup(pid_t pid, void *arg, capsa_err *e)
     return a->cgroup_path ? cgroup_enter(a->cgroup_path, pid, e) : 0;
 }
 
-/* As root: the new process joins by itself, no migration by pid (cgroup.h). */
-static int join_self(void *arg, capsa_err *e)
-{
-    struct exec_arg *a = arg;
-    return cgroup_join_self(&a->join, e);
-}
-
-static int join_v2_by_pid(pid_t pid, void *arg, capsa_err *e)
-{
-    struct exec_arg *a = arg;
-    return cgroup_join_v2_pid(&a->join, pid, e);
-}
-
 static int take_console(int fd, void *arg, capsa_err *e)
 {
     struct exec_arg *a = arg;
@@ -218,12 +205,13 @@ int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status,
                              .seccomp = &s->linux.seccomp, .st = &st, .master = -1};
         exec_cfg ec = {.p = p, .l = &s->linux, .init_pid = st.pid, .preserve_fds = o->preserve_fds,
                        .on_child = enter_cgroup, .on_seccomp_fd = pass_seccomp_fd,
-                       .on_console_fd = take_console, .arg = &a, .cgroup_fd = -1};
+                       .on_console_fd = take_console, .arg = &a};
         a.join.v2 = -1;
+        /* as root: the new process joins by itself, no migration by pid */
+        spawn_join sj;
         if (geteuid() == 0 && st.cgroup_path && cgroup_join_open(st.cgroup_path, &a.join, e) == 0) {
-            ec.on_child = join_v2_by_pid;
-            ec.child_first = join_self;
-            ec.cgroup_fd = a.join.v2;
+            sj = ct_spawn_join(&a.join);
+            ec.join = &sj;
         }
         cerr_clear(e);
         r = linux_exec(&ec, &pid, e);

@@ -5,7 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "runtime/runtime.h"
+#include "runtime/container.h"
 
 unsigned long long proc_start_time(pid_t pid)
 {
@@ -46,4 +46,20 @@ int proc_open_verified(pid_t pid, unsigned long long start)
         return -ESRCH;
     }
     return fd;
+}
+
+/* The cgroup layer prepares the join, the linux layer runs it (spawn_join). */
+static int join_self(void *join, capsa_err *e)
+{
+    return cgroup_join_self(join, e);
+}
+
+static int join_by_pid(void *join, pid_t pid, capsa_err *e)
+{
+    return cgroup_join_v2_pid(join, pid, e);
+}
+
+spawn_join ct_spawn_join(cgroup_join *j)
+{
+    return (spawn_join){.cgroup_fd = j->v2, .self = join_self, .by_pid = join_by_pid, .arg = j};
 }
