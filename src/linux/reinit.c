@@ -16,67 +16,50 @@
 #include "linux/mounts.h"
 #include "linux/seccomp_filter.h"
 #include "linux/sync.h"
+#include "util/bytes.h"
 #include "util/fs.h"
 
 #define MAGIC "capsa-init-1"
 
 extern char **environ;
 
+/* reading it back */
 typedef struct {
     char *v;
     size_t n, off;
 } blob;
 
-static void put(blob *b, const void *p, size_t n)
+/* strings with their NUL, so that init can use them where they lie */
+static void put_str(bytes *b, const char *s)
 {
-    if (!n)
-        return;   /* p may be NULL then */
-    b->v = xrealloc(b->v, b->n + n);
-    memcpy(b->v + b->n, p, n);
-    b->n += n;
-}
-
-static void put_u64(blob *b, uint64_t v)
-{
-    put(b, &v, sizeof v);
-}
-
-static void put_bytes(blob *b, const void *p, size_t n)
-{
-    put_u64(b, n);
-    put(b, p, n);
-}
-
-static void put_str(blob *b, const char *s)
-{
-    put_bytes(b, s, strlen(s) + 1);
+    bytes_put_sized(b, s, strlen(s) + 1);
 }
 
 int reinit_write_blob(const spawn_cfg *c)
 {
-    blob b = {0};
-    put(&b, MAGIC, sizeof MAGIC);
-    put_u64(&b, (uint64_t)(int64_t)c->state_dirfd);
-    put_u64(&b, (uint64_t)c->preserve_fds);
-    put_u64(&b, c->no_pivot);
-    put_u64(&b, c->no_new_keyring);
-    put_bytes(&b, c->config_text, c->config_len);
+    bytes b = {0};
+    bytes_put(&b, MAGIC, sizeof MAGIC);
+    bytes_put_u64(&b, (uint64_t)(int64_t)c->state_dirfd);
+    bytes_put_u64(&b, (uint64_t)c->preserve_fds);
+    bytes_put_u64(&b, c->no_pivot);
+    bytes_put_u64(&b, c->no_new_keyring);
+    bytes_put_sized(&b, c->config_text, c->config_len);
     put_str(&b, c->s->fname);
     put_str(&b, c->rootfs);
     put_str(&b, c->bundle);
     const spec_strv *env = &c->s->process.env;
-    put_u64(&b, env->n);
+    bytes_put_u64(&b, env->n);
     for (size_t i = 0; i < env->n; i++)
         put_str(&b, env->v[i]);
     const int *ids;
     size_t n = mount_idmap_fds(&ids);
-    put_u64(&b, n);
+    bytes_put_u64(&b, n);
     for (size_t i = 0; i < n; i++)
-        put_u64(&b, (uint64_t)(int64_t)ids[i]);
+        bytes_put_u64(&b, (uint64_t)(int64_t)ids[i]);
     const struct sock_filter *insns = NULL;
     size_t ninsns = 0;
     seccomp_prepared(&c->s->linux.seccomp, &insns, &ninsns);
-    put_bytes(&b, insns, ninsns * sizeof *insns);
+    bytes_put_sized(&b, insns, ninsns * sizeof *insns);
 
     int fd = memfd_create("capsa-init", MFD_CLOEXEC);
     int r = fd < 0 ? -errno : write_all(fd, b.v, b.n);

@@ -14,66 +14,53 @@
 
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/bytes.h"
 
 #define MAGIC "capsa-bpf-1\n"
 #define MAX_INSNS 65536
 #define MAX_FILES 128
 
-static void put(seccomp_key *k, const void *p, size_t n)
-{
-    if (!n)
-        return;   /* p may be NULL then */
-    k->v = xrealloc(k->v, k->n + n);
-    memcpy(k->v + k->n, p, n);
-    k->n += n;
-}
-
-static void put_u64(seccomp_key *k, uint64_t v)
-{
-    put(k, &v, sizeof v);
-}
-
 /* length-prefixed, so "ab"+"c" and "a"+"bc" differ; NULL differs from "" */
 static void put_str(seccomp_key *k, const char *s)
 {
-    put_u64(k, s ? strlen(s) : UINT64_MAX);
     if (s)
-        put(k, s, strlen(s));
+        bytes_put_sized(k, s, strlen(s));
+    else
+        bytes_put_u64(k, UINT64_MAX);
 }
 
 static void put_strv(seccomp_key *k, const spec_strv *v)
 {
-    put_u64(k, v->n);
+    bytes_put_u64(k, v->n);
     for (size_t i = 0; i < v->n; i++)
         put_str(k, v->v[i]);
 }
 
 void seccomp_cache_key(const spec_seccomp *s, seccomp_key *k)
 {
-    k->v = NULL;
-    k->n = 0;
+    *k = (seccomp_key){0};
     const struct scmp_version *lv = seccomp_version();
-    put(k, MAGIC, strlen(MAGIC));
+    bytes_put(k, MAGIC, strlen(MAGIC));
     put_str(k, CAPSA_VERSION " " CAPSA_COMMIT);
-    put_u64(k, ((uint64_t)lv->major << 32) | ((uint64_t)lv->minor << 16) | lv->micro);
-    put_u64(k, seccomp_arch_native());
+    bytes_put_u64(k, ((uint64_t)lv->major << 32) | ((uint64_t)lv->minor << 16) | lv->micro);
+    bytes_put_u64(k, seccomp_arch_native());
     put_str(k, s->default_action);
-    put_u64(k, s->has_default_errno_ret);
-    put_u64(k, s->default_errno_ret);
+    bytes_put_u64(k, s->has_default_errno_ret);
+    bytes_put_u64(k, s->default_errno_ret);
     put_strv(k, &s->architectures);
     put_strv(k, &s->flags);
-    put_u64(k, s->n_syscalls);
+    bytes_put_u64(k, s->n_syscalls);
     for (size_t i = 0; i < s->n_syscalls; i++) {
         const spec_seccomp_syscall *c = &s->syscalls[i];
         put_strv(k, &c->names);
         put_str(k, c->action);
-        put_u64(k, c->has_errno_ret);
-        put_u64(k, c->errno_ret);
-        put_u64(k, c->n_args);
+        bytes_put_u64(k, c->has_errno_ret);
+        bytes_put_u64(k, c->errno_ret);
+        bytes_put_u64(k, c->n_args);
         for (size_t j = 0; j < c->n_args; j++) {
-            put_u64(k, (uint64_t)c->args[j].index);
-            put_u64(k, c->args[j].value);
-            put_u64(k, c->args[j].value_two);
+            bytes_put_u64(k, (uint64_t)c->args[j].index);
+            bytes_put_u64(k, c->args[j].value);
+            bytes_put_u64(k, c->args[j].value_two);
             put_str(k, c->args[j].op);
         }
     }

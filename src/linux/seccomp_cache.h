@@ -14,11 +14,9 @@
 #include <stddef.h>
 
 #include "spec/spec.h"
+#include "util/bytes.h"
 
-typedef struct {
-    char *v;
-    size_t n;
-} seccomp_key;
+typedef bytes seccomp_key;
 
 /* The canonical serialization of everything that shapes the BPF. */
 void seccomp_cache_key(const spec_seccomp *s, seccomp_key *k);
