@@ -452,7 +452,8 @@ int seccomp_install_notify(const spec_seccomp *s, int *notify_fd, capsa_err *e)
         *notify_fd = -1;
     if (!s->present)
         return 0;
-    int r = seccomp_check(s, e);
+    /* a prepared program was checked when it was prepared */
+    int r = prepared.s == s ? 0 : seccomp_check(s, e);
     if (r < 0)
         return r;
     bool notify = seccomp_uses_notify(s);
