@@ -168,6 +168,19 @@ static int apply(const cg_host *host, const char *path, const spec_resources *r,
     return cg2_apply(dir, r, pl->v2, pl->unified, update, e);
 }
 
+/* A migration by pid into every hierarchy (see cgroup_join for the way around
+ * its cost). */
+static int move_pid(const cg_host *host, const char *path, pid_t pid, capsa_err *e)
+{
+    int rr = 0;
+    for (size_t i = 0; rr >= 0 && i < host->n; i++) {
+        autofree char *dir = NULL;
+        if ((rr = cg_resolve(host, &host->h[i], path, NULL, NULL, &dir, e)) >= 0)
+            rr = cg_writef(dir, "cgroup.procs", e, "%d", (int)pid);
+    }
+    return rr;
+}
+
 int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err *e)
 {
     cg_host host;
@@ -191,11 +204,8 @@ int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err
     }
     if (rr >= 0 && r)
         rr = apply(&host, path, r, &pl, false, e);
-    for (size_t i = 0; rr >= 0 && pid > 0 && i < host.n; i++) {
-        autofree char *dir = NULL;
-        if ((rr = cg_resolve(&host, &host.h[i], path, NULL, NULL, &dir, e)) >= 0)
-            rr = cg_writef(dir, "cgroup.procs", e, "%d", (int)pid);
-    }
+    if (rr >= 0 && pid > 0)
+        rr = move_pid(&host, path, pid, e);
     if (rr < 0)
         rollback(&created);
 out:
@@ -213,11 +223,7 @@ int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
     int rr = cg_host_load(&host, e);
     if (rr < 0)
         return rr;
-    for (size_t i = 0; rr >= 0 && i < host.n; i++) {
-        autofree char *dir = NULL;
-        if ((rr = cg_resolve(&host, &host.h[i], path, NULL, NULL, &dir, e)) >= 0)
-            rr = cg_writef(dir, "cgroup.procs", e, "%d", (int)pid);
-    }
+    rr = move_pid(&host, path, pid, e);
     cg_host_free(&host);
     return rr;
 }
