@@ -303,3 +303,35 @@ int cg_read_procs(const char *dir, bool recursive, pid_t **pids, size_t *n, caps
     closedir(d);
     return r;
 }
+
+char *cg_read_opt(const char *dir, const char *file)
+{
+    char *s = NULL;
+    capsa_err e;
+    if (!dir || cg_read(dir, file, &s, &e) < 0)
+        return NULL;
+    return s;
+}
+
+bool cg_read_u64(const char *dir, const char *file, uint64_t *out)
+{
+    autofree char *s = cg_read_opt(dir, file);
+    if (!s)
+        return false;
+    if (!strcmp(s, "max")) {
+        *out = UINT64_MAX;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    if (s[0] == '-') {
+        strtoll(s, &end, 10);
+        *out = UINT64_MAX;
+        return !errno && end != s;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    *out = v;
+    return true;
+}

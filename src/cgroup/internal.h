@@ -77,6 +77,13 @@ int cg_writef(const char *dir, const char *file, capsa_err *e, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 /* Whole file, trailing newline removed. */
 int cg_read(const char *dir, const char *file, char **out, capsa_err *e);
+/* For statistics: dir/file's text, or NULL when there is no dir or file. */
+char *cg_read_opt(const char *dir, const char *file);
+/* An integer file: "max" and negatives (-1) read as UINT64_MAX (no limit). */
+bool cg_read_u64(const char *dir, const char *file, uint64_t *out);
+/* v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 on
+ * x86-64): anything that large is no limit. */
+#define CG_V1_UNLIMITED_FROM (UINT64_C(1) << 62)
 /* Integer file; "max" reads as INT64_MAX. */
 int cg_read_i64(const char *dir, const char *file, int64_t *out, capsa_err *e);
 bool cg_has_file(const char *dir, const char *file);

@@ -18,46 +18,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 on
- * x86-64): anything that large is no limit. */
-#define V1_UNLIMITED_FROM (UINT64_C(1) << 62)
-
-static char *rd(const char *dir, const char *file)
-{
-    char *s = NULL;
-    capsa_err e;
-    if (!dir || cg_read(dir, file, &s, &e) < 0)
-        return NULL;
-    return s;
-}
-
-/* Integer file: "max" and negative (-1) read as CG_UNLIMITED. */
-static bool rd_u64(const char *dir, const char *file, uint64_t *out)
-{
-    autofree char *s = rd(dir, file);
-    if (!s)
-        return false;
-    if (!strcmp(s, "max")) {
-        *out = CG_UNLIMITED;
-        return true;
-    }
-    char *end;
-    errno = 0;
-    if (s[0] == '-') {
-        strtoll(s, &end, 10);
-        *out = CG_UNLIMITED;
-        return !errno && end != s;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return false;
-    *out = v;
-    return true;
-}
-
 static uint64_t v1_limit(uint64_t v)
 {
-    return v >= V1_UNLIMITED_FROM ? CG_UNLIMITED : v;
+    return v >= CG_V1_UNLIMITED_FROM ? CG_UNLIMITED : v;
 }
 
 /* "key value" line of a flat keyed file (memory.stat, cpu.stat, ...). */
@@ -155,7 +118,7 @@ static uint64_t walk_min(const cgroup_stats_dir *d, const char *file, bool v1_me
     autofree char *cur = xstrdup(d->dir);
     while (cur) {
         uint64_t v;
-        if (rd_u64(cur, file, &v)) {
+        if (cg_read_u64(cur, file, &v)) {
             if (v1_mem)
                 v = v1_limit(v);
             if (v < best)
@@ -176,7 +139,7 @@ static double walk_cpu(const cgroup_stats_dir *d)
     while (cur) {
         uint64_t quota = CG_UNLIMITED, period = 0;
         if (d->v2) {
-            autofree char *s = rd(cur, "cpu.max");
+            autofree char *s = cg_read_opt(cur, "cpu.max");
             char q[32];
             unsigned long long p;
             if (s && sscanf(s, "%31s %llu", q, &p) == 2 && strcmp(q, "max")) {
@@ -184,8 +147,8 @@ static double walk_cpu(const cgroup_stats_dir *d)
                 period = p;
             }
         } else {
-            rd_u64(cur, "cpu.cfs_quota_us", &quota);
-            rd_u64(cur, "cpu.cfs_period_us", &period);
+            cg_read_u64(cur, "cpu.cfs_quota_us", &quota);
+            cg_read_u64(cur, "cpu.cfs_period_us", &period);
         }
         if (quota != CG_UNLIMITED && period) {
             double cpus = (double)quota / (double)period;
@@ -203,9 +166,9 @@ static void read_cpu(const cgroup_stats_dirs *d, cgroup_stats *o)
 {
     const cgroup_stats_dir *c = &d->cpu;
     if (c->dir && cg_dir_exists(c->dir)) {
-        autofree char *st = rd(c->dir, "cpu.stat");
+        autofree char *st = cg_read_opt(c->dir, "cpu.stat");
         if (c->v2) {
-            autofree char *max = rd(c->dir, "cpu.max");
+            autofree char *max = cg_read_opt(c->dir, "cpu.max");
             char q[32];
             unsigned long long p;
             if (max && sscanf(max, "%31s %llu", q, &p) == 2) {
@@ -213,15 +176,15 @@ static void read_cpu(const cgroup_stats_dirs *d, cgroup_stats *o)
                 o->cpu_quota_us = strcmp(q, "max") ? strtoull(q, NULL, 10) : CG_UNLIMITED;
                 o->cpu_period_us = p;
             }
-            rd_u64(c->dir, "cpu.weight", &o->cpu_weight);
+            cg_read_u64(c->dir, "cpu.weight", &o->cpu_weight);
             uint64_t us;
             if (st && kv(st, "throttled_usec", &us))
                 o->throttled_ns = us * 1000;
         } else {
             uint64_t shares = 0;
-            o->has_cpu = rd_u64(c->dir, "cpu.cfs_quota_us", &o->cpu_quota_us);
-            rd_u64(c->dir, "cpu.cfs_period_us", &o->cpu_period_us);
-            if (rd_u64(c->dir, "cpu.shares", &shares))
+            o->has_cpu = cg_read_u64(c->dir, "cpu.cfs_quota_us", &o->cpu_quota_us);
+            cg_read_u64(c->dir, "cpu.cfs_period_us", &o->cpu_period_us);
+            if (cg_read_u64(c->dir, "cpu.shares", &shares))
                 o->cpu_weight = cg_shares_to_weight(shares);
             if (st)
                 kv(st, "throttled_time", &o->throttled_ns);
@@ -236,10 +199,10 @@ static void read_cpu(const cgroup_stats_dirs *d, cgroup_stats *o)
      * without the cpu controller, so hybrid hosts have it too). */
     const cgroup_stats_dir *a = d->cpuacct.dir ? &d->cpuacct : NULL;
     if (a && cg_dir_exists(a->dir) && !a->v2) {
-        o->has_cpu |= rd_u64(a->dir, "cpuacct.usage", &o->cpu_usage_ns);
-        if (!rd_u64(a->dir, "cpuacct.usage_user", &o->cpu_user_ns) ||
-            !rd_u64(a->dir, "cpuacct.usage_sys", &o->cpu_system_ns)) {
-            autofree char *s = rd(a->dir, "cpuacct.stat");  /* USER_HZ ticks */
+        o->has_cpu |= cg_read_u64(a->dir, "cpuacct.usage", &o->cpu_usage_ns);
+        if (!cg_read_u64(a->dir, "cpuacct.usage_user", &o->cpu_user_ns) ||
+            !cg_read_u64(a->dir, "cpuacct.usage_sys", &o->cpu_system_ns)) {
+            autofree char *s = cg_read_opt(a->dir, "cpuacct.stat");  /* USER_HZ ticks */
             long hz = sysconf(_SC_CLK_TCK);
             uint64_t t;
             if (s && hz > 0 && kv(s, "user", &t))
@@ -250,7 +213,7 @@ static void read_cpu(const cgroup_stats_dirs *d, cgroup_stats *o)
         return;
     }
     const char *u = d->cpu.v2 && d->cpu.dir ? d->cpu.dir : d->unified.dir;
-    autofree char *st = u ? rd(u, "cpu.stat") : NULL;
+    autofree char *st = u ? cg_read_opt(u, "cpu.stat") : NULL;
     uint64_t us;
     if (st && kv(st, "usage_usec", &us)) {
         o->has_cpu = true;
@@ -266,9 +229,9 @@ static void read_cpuset(const cgroup_stats_dir *c, cgroup_stats *o)
 {
     if (!c->dir)
         return;
-    autofree char *s = rd(c->dir, c->v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus");
+    autofree char *s = cg_read_opt(c->dir, c->v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus");
     if (!s)
-        s = rd(c->dir, "cpuset.cpus");
+        s = cg_read_opt(c->dir, "cpuset.cpus");
     if (s) {
         snprintf(o->cpuset_cpus, sizeof o->cpuset_cpus, "%s", s);
         o->cpuset_ncpus = cgroup_cpulist_count(s);
@@ -278,7 +241,7 @@ static void read_cpuset(const cgroup_stats_dir *c, cgroup_stats *o)
 /* The root cgroup: no limit; usage is the host's (MemTotal - MemAvailable). */
 static void root_memory(cgroup_stats *o)
 {
-    autofree char *mi = rd("/proc", "meminfo");
+    autofree char *mi = cg_read_opt("/proc", "meminfo");
     uint64_t total = 0, avail = 0;
     char *p;
     if (mi && (p = strstr(mi, "MemTotal:")))
@@ -293,21 +256,21 @@ static void read_memory(const cgroup_stats_dir *m, cgroup_stats *o)
 {
     if (!m->dir || !cg_dir_exists(m->dir))
         return;
-    autofree char *st = rd(m->dir, "memory.stat");
+    autofree char *st = cg_read_opt(m->dir, "memory.stat");
     if (m->v2) {
-        if (!rd_u64(m->dir, "memory.current", &o->mem_usage)) {
+        if (!cg_read_u64(m->dir, "memory.current", &o->mem_usage)) {
             /* The v2 root has no memory files and no limit: it is the whole host. */
             if (m->top && !strcmp(m->dir, m->top))
                 root_memory(o);
             return;
         }
         o->has_memory = true;
-        rd_u64(m->dir, "memory.max", &o->mem_limit);
-        rd_u64(m->dir, "memory.peak", &o->mem_peak);
-        rd_u64(m->dir, "memory.swap.current", &o->swap_usage);
-        if (!rd_u64(m->dir, "memory.swap.max", &o->swap_limit))
+        cg_read_u64(m->dir, "memory.max", &o->mem_limit);
+        cg_read_u64(m->dir, "memory.peak", &o->mem_peak);
+        cg_read_u64(m->dir, "memory.swap.current", &o->swap_usage);
+        if (!cg_read_u64(m->dir, "memory.swap.max", &o->swap_limit))
             o->swap_limit = CG_UNLIMITED;
-        autofree char *ev = rd(m->dir, "memory.events");
+        autofree char *ev = cg_read_opt(m->dir, "memory.events");
         if (ev) {
             kv(ev, "oom", &o->oom_events);
             kv(ev, "oom_kill", &o->oom_kill);
@@ -322,24 +285,24 @@ static void read_memory(const cgroup_stats_dir *m, cgroup_stats *o)
         o->mem_limit_eff = walk_min(m, "memory.max", false);
         return;
     }
-    if (!rd_u64(m->dir, "memory.usage_in_bytes", &o->mem_usage))
+    if (!cg_read_u64(m->dir, "memory.usage_in_bytes", &o->mem_usage))
         return;
     o->has_memory = true;
     uint64_t v = CG_UNLIMITED;
-    rd_u64(m->dir, "memory.limit_in_bytes", &v);
+    cg_read_u64(m->dir, "memory.limit_in_bytes", &v);
     o->mem_limit = v1_limit(v);
-    rd_u64(m->dir, "memory.max_usage_in_bytes", &o->mem_peak);
-    rd_u64(m->dir, "memory.failcnt", &o->mem_failcnt);
+    cg_read_u64(m->dir, "memory.max_usage_in_bytes", &o->mem_peak);
+    cg_read_u64(m->dir, "memory.failcnt", &o->mem_failcnt);
     o->mem_max_events = o->mem_failcnt;
     /* v1 memsw counts memory + swap: swap is the difference. */
     uint64_t sw = 0, swl = CG_UNLIMITED;
     o->swap_limit = CG_UNLIMITED;
-    if (rd_u64(m->dir, "memory.memsw.usage_in_bytes", &sw))
+    if (cg_read_u64(m->dir, "memory.memsw.usage_in_bytes", &sw))
         o->swap_usage = sw > o->mem_usage ? sw - o->mem_usage : 0;
-    if (rd_u64(m->dir, "memory.memsw.limit_in_bytes", &swl) && v1_limit(swl) != CG_UNLIMITED)
+    if (cg_read_u64(m->dir, "memory.memsw.limit_in_bytes", &swl) && v1_limit(swl) != CG_UNLIMITED)
         o->swap_limit = o->mem_limit != CG_UNLIMITED && swl > o->mem_limit
                             ? swl - o->mem_limit : 0;
-    autofree char *oc = rd(m->dir, "memory.oom_control");
+    autofree char *oc = cg_read_opt(m->dir, "memory.oom_control");
     /* v1 has no separate "oom" event count: the kill count stands for both. */
     if (oc && kv(oc, "oom_kill", &o->oom_kill))
         o->oom_events = o->oom_kill;
@@ -359,16 +322,16 @@ static void read_pids(const cgroup_stats_dir *p, cgroup_stats *o)
 {
     if (!p->dir || !cg_dir_exists(p->dir))
         return;
-    if (!rd_u64(p->dir, "pids.current", &o->pids_current)) {
+    if (!cg_read_u64(p->dir, "pids.current", &o->pids_current)) {
         /* The root cgroup has no pids files: no limit can apply there. */
         o->has_pids = p->top && !strcmp(p->dir, p->top);
         o->pids_current = 0;
         return;
     }
     o->has_pids = true;
-    if (!rd_u64(p->dir, "pids.max", &o->pids_limit))
+    if (!cg_read_u64(p->dir, "pids.max", &o->pids_limit))
         o->pids_limit = CG_UNLIMITED;
-    autofree char *ev = rd(p->dir, "pids.events");
+    autofree char *ev = cg_read_opt(p->dir, "pids.events");
     if (ev)
         kv(ev, "max", &o->pids_max_events);
     o->pids_limit_eff = walk_min(p, "pids.max", false);
@@ -390,7 +353,7 @@ static void io_v1_limits(const char *dir, cgroup_stats *o)
              {"blkio.throttle.read_iops_device", "riops"},
              {"blkio.throttle.write_iops_device", "wiops"}};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        autofree char *s = rd(dir, f[i].file);
+        autofree char *s = cg_read_opt(dir, f[i].file);
         for (char *l = s; l && *l;) {
             char *nl = strchrnul(l, '\n');
             char dev[32];
@@ -410,9 +373,9 @@ static void io_v1_limits(const char *dir, cgroup_stats *o)
 static void io_v1_sum(const char *dir, const char *file, uint64_t *rd_sum, uint64_t *wr_sum)
 {
     autofree char *rec = xasprintf("%s_recursive", file);
-    autofree char *s = rd(dir, rec);
+    autofree char *s = cg_read_opt(dir, rec);
     if (!s)
-        s = rd(dir, file);
+        s = cg_read_opt(dir, file);
     for (char *l = s; l && *l;) {
         char *nl = strchrnul(l, '\n');
         char dev[32], op[16];
@@ -441,8 +404,8 @@ static void read_io(const cgroup_stats_dir *d, cgroup_stats *o)
         io_v1_limits(d->dir, o);
         return;
     }
-    autofree char *st = rd(d->dir, "io.stat");
-    autofree char *max = rd(d->dir, "io.max");
+    autofree char *st = cg_read_opt(d->dir, "io.stat");
+    autofree char *max = cg_read_opt(d->dir, "io.max");
     o->has_io = st || max;
     for (char *l = st; l && *l;) {
         char *nl = strchrnul(l, '\n');
@@ -501,7 +464,7 @@ static void read_devices(const cgroup_stats_dir *d, cgroup_stats *o)
         o->devices_allow_all = o->devices_progs == 0;
         return;
     }
-    autofree char *s = rd(d->dir, "devices.list");
+    autofree char *s = cg_read_opt(d->dir, "devices.list");
     if (!s)
         return;
     o->has_devices = true;
@@ -513,9 +476,9 @@ static void read_psi(const char *dir, cgroup_stats *o)
 {
     if (!dir)
         return;
-    autofree char *c = rd(dir, "cpu.pressure");
-    autofree char *m = rd(dir, "memory.pressure");
-    autofree char *i = rd(dir, "io.pressure");
+    autofree char *c = cg_read_opt(dir, "cpu.pressure");
+    autofree char *m = cg_read_opt(dir, "memory.pressure");
+    autofree char *i = cg_read_opt(dir, "io.pressure");
     if (c) {
         cgroup_psi_parse(c, "some", &o->psi_cpu_some);
         cgroup_psi_parse(c, "full", &o->psi_cpu_full);

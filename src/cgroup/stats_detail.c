@@ -7,37 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* v1 reports "no limit" as PAGE_COUNTER_MAX pages: anything that large. */
-#define V1_UNLIMITED_FROM (UINT64_C(1) << 62)
-
-static char *rd(const char *dir, const char *file)
+/* An integer or limit file; v1's "no limit" (PAGE_COUNTER_MAX pages) too. */
+static bool rd_limit(const char *dir, const char *file, uint64_t *out)
 {
-    char *s = NULL;
-    capsa_err e;
-    return dir && cg_read(dir, file, &s, &e) == 0 ? s : NULL;
-}
-
-static bool rd_u64(const char *dir, const char *file, uint64_t *out)
-{
-    autofree char *s = rd(dir, file);
-    if (!s)
+    if (!cg_read_u64(dir, file, out))
         return false;
-    if (!strcmp(s, "max")) {
+    if (*out >= CG_V1_UNLIMITED_FROM)
         *out = UINT64_MAX;
-        return true;
-    }
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s)
-        return false;
-    *out = v >= V1_UNLIMITED_FROM ? UINT64_MAX : v;
     return true;
 }
 
 /* "123 456 789": one number per CPU. */
 static void numbers(const char *dir, const char *file, uint64_t **out, size_t *n)
 {
-    autofree char *s = rd(dir, file);
+    autofree char *s = cg_read_opt(dir, file);
     for (char *p = s; p && *p;) {
         char *end;
         unsigned long long v = strtoull(p, &end, 10);
@@ -51,7 +34,7 @@ static void numbers(const char *dir, const char *file, uint64_t **out, size_t *n
 
 static void read_raw(const char *dir, cgroup_stats_detail *d)
 {
-    autofree char *s = rd(dir, "memory.stat");
+    autofree char *s = cg_read_opt(dir, "memory.stat");
     for (char *save = NULL, *l = s ? strtok_r(s, "\n", &save) : NULL; l;
          l = strtok_r(NULL, "\n", &save)) {
         cgroup_stat_kv kv;
@@ -75,7 +58,7 @@ static void add_io(cgroup_blkio_entry **v, size_t *n, uint64_t maj, uint64_t min
 static void io_v1(const char *dir, const char *file, cgroup_blkio_entry **v, size_t *n)
 {
     static const char *const ops[] = {"Read", "Write", "Sync", "Async", "Discard", "Total"};
-    autofree char *s = rd(dir, file);
+    autofree char *s = cg_read_opt(dir, file);
     for (char *save = NULL, *l = s ? strtok_r(s, "\n", &save) : NULL; l;
          l = strtok_r(NULL, "\n", &save)) {
         unsigned long long maj, min, val;
@@ -91,7 +74,7 @@ static void io_v1(const char *dir, const char *file, cgroup_blkio_entry **v, siz
 /* v2 io.stat "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6". */
 static void io_v2(const char *dir, cgroup_stats_detail *d)
 {
-    autofree char *s = rd(dir, "io.stat");
+    autofree char *s = cg_read_opt(dir, "io.stat");
     for (char *save = NULL, *l = s ? strtok_r(s, "\n", &save) : NULL; l;
          l = strtok_r(NULL, "\n", &save)) {
         unsigned long long maj, min, rb = 0, wb = 0, ri = 0, wi = 0;
@@ -126,18 +109,18 @@ static void read_hugetlb(const char *dir, bool v2, cgroup_stats_detail *d)
         cgroup_hugetlb_entry h = {0};
         snprintf(h.size, sizeof h.size, "%.*s", (int)(len - 8 - sl), de->d_name + 8);
         autofree char *cur = xasprintf("hugetlb.%s%s", h.size, suffix);
-        rd_u64(dir, cur, &h.usage);
+        rd_limit(dir, cur, &h.usage);
         if (v2) {
             autofree char *ev = xasprintf("hugetlb.%s.events", h.size);
-            autofree char *s = rd(dir, ev);
+            autofree char *s = cg_read_opt(dir, ev);
             unsigned long long v;
             if (s && sscanf(s, "max %llu", &v) == 1)
                 h.failcnt = v;
         } else {
             autofree char *mx = xasprintf("hugetlb.%s.max_usage_in_bytes", h.size);
             autofree char *fc = xasprintf("hugetlb.%s.failcnt", h.size);
-            rd_u64(dir, mx, &h.max);
-            rd_u64(dir, fc, &h.failcnt);
+            rd_limit(dir, mx, &h.max);
+            rd_limit(dir, fc, &h.failcnt);
         }
         d->hugetlb = xrealloc(d->hugetlb, (d->n_hugetlb + 1) * sizeof *d->hugetlb);
         d->hugetlb[d->n_hugetlb++] = h;
@@ -181,11 +164,11 @@ int cgroup_stats_detail_read(const char *path, cgroup_stats_detail *d, capsa_err
     autofree char *mem = ctl_dir(&host, path, "memory", &v2);
     if (mem) {
         read_raw(mem, d);
-        if (!v2 && rd_u64(mem, "memory.kmem.usage_in_bytes", &d->kmem_usage)) {
+        if (!v2 && rd_limit(mem, "memory.kmem.usage_in_bytes", &d->kmem_usage)) {
             d->has_kmem = true;
-            rd_u64(mem, "memory.kmem.limit_in_bytes", &d->kmem_limit);
-            rd_u64(mem, "memory.kmem.max_usage_in_bytes", &d->kmem_max);
-            rd_u64(mem, "memory.kmem.failcnt", &d->kmem_failcnt);
+            rd_limit(mem, "memory.kmem.limit_in_bytes", &d->kmem_limit);
+            rd_limit(mem, "memory.kmem.max_usage_in_bytes", &d->kmem_max);
+            rd_limit(mem, "memory.kmem.failcnt", &d->kmem_failcnt);
         }
     }
     autofree char *io = ctl_dir(&host, path, "blkio", &v2);
