@@ -12,9 +12,14 @@ typedef struct {
     unsigned line, col;
 } pos_ent;
 
+/* The index is built on the first look-up: most configs parse without an
+ * error and never need it. Until then only the text is kept. */
 struct jsonpos {
     pos_ent *v;
     size_t n, cap;
+    char *text;
+    size_t len;
+    bool built;
 };
 
 typedef struct {
@@ -254,9 +259,18 @@ static int ent_cmp(const void *a, const void *b)
 jsonpos *jsonpos_build(const char *text, size_t len)
 {
     jsonpos *ix = xcalloc(1, sizeof *ix);
+    ix->text = xmalloc(len + 1);
+    memcpy(ix->text, text, len);
+    ix->text[len] = 0;
+    ix->len = len;
+    return ix;
+}
+
+static void build(jsonpos *ix)
+{
     scan s = {
-        .p = (const unsigned char *)text,
-        .end = (const unsigned char *)text + len,
+        .p = (const unsigned char *)ix->text,
+        .end = (const unsigned char *)ix->text + ix->len,
         .line = 1,
         .col = 1,
         .ix = ix,
@@ -266,13 +280,17 @@ jsonpos *jsonpos_build(const char *text, size_t len)
     scan_value(&s, 0);
     free(s.path);
     qsort(ix->v, ix->n, sizeof *ix->v, ent_cmp);
-    return ix;
+    ix->built = true;
+    free(ix->text);
+    ix->text = NULL;
 }
 
-bool jsonpos_find(const jsonpos *ix, const char *path, unsigned *line, unsigned *col)
+bool jsonpos_find(jsonpos *ix, const char *path, unsigned *line, unsigned *col)
 {
     if (!ix || !path)
         return false;
+    if (!ix->built)
+        build(ix);
     pos_ent key = {(char *)path, 0, 0};
     const pos_ent *e = bsearch(&key, ix->v, ix->n, sizeof *ix->v, ent_cmp);
     if (!e)
@@ -289,5 +307,6 @@ void jsonpos_free(jsonpos *ix)
     for (size_t i = 0; i < ix->n; i++)
         free(ix->v[i].path);
     free(ix->v);
+    free(ix->text);
     free(ix);
 }

@@ -13,7 +13,7 @@
  * first character, because jansson keeps no positions for values. */
 typedef struct jsonpos jsonpos;
 jsonpos *jsonpos_build(const char *text, size_t len);
-bool jsonpos_find(const jsonpos *ix, const char *path, unsigned *line, unsigned *col);
+bool jsonpos_find(jsonpos *ix, const char *path, unsigned *line, unsigned *col);
 void jsonpos_free(jsonpos *ix);
 
 /* Parser context: the JSON path of the value being parsed, kept in step with
