@@ -4,15 +4,21 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/prctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/fault.h"
 #include "util/fs.h"
 
 #ifndef MFD_EXEC
@@ -22,6 +28,8 @@
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 extern char **environ;
+
+int selfexe_swap(void);
 
 static bool already_sealed(int exefd)
 {
@@ -121,6 +129,12 @@ static int copy_sealed(int exefd)
     return memfd;
 }
 
+bool selfexe_sealed(void)
+{
+    autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    return exefd >= 0 && already_sealed(exefd);
+}
+
 int selfexe_sealed_fd(void)
 {
     int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -148,6 +162,8 @@ int selfexe_ensure_sealed(int argc, char **argv)
         prctl(PR_SET_NAME, base ? base + 1 : argv[0], 0, 0, 0);
         return 0;
     }
+    if (selfexe_swap() == 0)
+        return 0;
     int memfd = copy_sealed(exefd);
     if (memfd < 0)
         return memfd;
@@ -155,6 +171,147 @@ int selfexe_ensure_sealed(int argc, char **argv)
     int r = -errno;
     close(memfd);
     return r;
+}
+
+/* ---- the running process onto the sealed copy, without an exec ----
+ * Every mapping of the binary is replaced, at the same address and with the
+ * same protection, by a private mapping of the copy holding the same bytes
+ * (pages the process has written, such as relocated data, are copied over);
+ * then prctl(PR_SET_MM_EXE_FILE) points /proc/self/exe at the copy, which the
+ * kernel allows only once no mapping of the old file is left. */
+
+struct vma {
+    uintptr_t start, end;
+    unsigned long long off;
+    int prot;
+};
+
+/* The mappings of the file (dev, ino) in /proc/self/maps, or -errno. Fails
+ * with -ENOEXEC unless the code running now is one of them (under valgrind,
+ * /proc/self/exe is the tool, not this program). */
+static int exe_vmas(const struct stat *st, struct vma *v, int max)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return -errno;
+    char line[512];
+    int n = 0, r = 0;
+    bool here = false;
+    uintptr_t me = (uintptr_t)&exe_vmas;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long start, end, off, ino;
+        unsigned maj, min;
+        char perms[8];
+        if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &off, &maj,
+                   &min, &ino) != 7)
+            continue;
+        if (ino != st->st_ino || makedev(maj, min) != st->st_dev)
+            continue;
+        if (n == max) {
+            r = -E2BIG;
+            break;
+        }
+        v[n++] = (struct vma){.start = (uintptr_t)start, .end = (uintptr_t)end, .off = off,
+                              .prot = (perms[0] == 'r' ? PROT_READ : 0) |
+                                      (perms[1] == 'w' ? PROT_WRITE : 0) |
+                                      (perms[2] == 'x' ? PROT_EXEC : 0)};
+        here = here || (me >= start && me < end);
+    }
+    fclose(f);
+    if (r == 0 && !here)
+        r = -ENOEXEC;
+    return r < 0 ? r : n;
+}
+
+/* One mapping of the binary onto the copy: map the copy's bytes elsewhere,
+ * make every page equal to the live one, then move it over the original. */
+static int swap_vma(const struct vma *v, int memfd)
+{
+    size_t len = v->end - v->start, pg = (size_t)sysconf(_SC_PAGESIZE);
+    char *tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, (off_t)v->off);
+    if (tmp == MAP_FAILED)
+        return -errno;
+    /* a mapping that cannot be read was never read or written either */
+    const char *live = (const char *)v->start;
+    for (size_t o = 0; (v->prot & PROT_READ) && o < len; o += pg)
+        if (memcmp(tmp + o, live + o, pg))
+            memcpy(tmp + o, live + o, pg);
+    if (mprotect(tmp, len, v->prot) < 0 ||
+        mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)v->start) == MAP_FAILED)
+        goto fail;
+    return 0;
+fail:;
+    int r = -errno;
+    munmap(tmp, len);
+    return r;
+}
+
+/* PR_SET_MM_EXE_FILE needs CAP_SYS_RESOURCE; PR_SET_MM_MAP does the same with
+ * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN instead, but wants the whole layout,
+ * which is handed back unchanged (from /proc/self/stat and brk). */
+static int set_exe_file(int fd)
+{
+    if (prctl(PR_SET_MM, PR_SET_MM_EXE_FILE, fd, 0, 0) == 0)
+        return 0;
+    if (errno != EPERM)
+        return -errno;
+    char buf[1024];
+    autoclose int sfd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = sfd < 0 ? -1 : read(sfd, buf, sizeof buf - 1);
+    if (n <= 0)
+        return -EPERM;
+    buf[n] = 0;
+    /* fields after the command name's ')' start at field 3 */
+    char *p = strrchr(buf, ')');
+    unsigned long long f[53] = {0};
+    for (int i = 3; p && i <= 51; i++) {
+        p = strchr(p + 1, ' ');
+        if (p)
+            f[i] = strtoull(p + 1, NULL, 10);
+    }
+    if (!p)
+        return -EPERM;
+    struct prctl_mm_map m = {
+        .start_code = f[26], .end_code = f[27], .start_stack = f[28],
+        .start_data = f[45], .end_data = f[46], .start_brk = f[47],
+        .brk = (uint64_t)syscall(SYS_brk, 0),
+        .arg_start = f[48], .arg_end = f[49], .env_start = f[50], .env_end = f[51],
+        .exe_fd = (uint32_t)fd,
+    };
+    if (prctl(PR_SET_MM, PR_SET_MM_MAP, &m, sizeof m, 0) < 0)
+        return -errno;
+    return 0;
+}
+
+int selfexe_swap(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return -ENOTSUP;  /* the sanitizer's own bookkeeping of mappings: keep the exec */
+#else
+    if (fault_is("no-swap"))
+        return -ENOTSUP;
+    autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exefd < 0)
+        return -errno;
+    if (already_sealed(exefd))
+        return 0;
+    struct stat st;
+    if (fstat(exefd, &st) < 0)
+        return -errno;
+    struct vma v[32];
+    int n = exe_vmas(&st, v, 32);
+    if (n < 0)
+        return n;
+    autoclose int memfd = copy_sealed(exefd);
+    if (memfd < 0)
+        return memfd;
+    for (int i = 0; i < n; i++) {
+        int r = swap_vma(&v[i], memfd);
+        if (r < 0)
+            return r;  /* the mappings swapped so far hold the same bytes */
+    }
+    return set_exe_file(memfd);
+#endif
 }
 
 static int saved_argc;

@@ -314,7 +314,7 @@ static int run_direct(const spawn_cfg *cfg, const parent_cfg *pc, pid_t *final, 
     spawn_cfg copy = *cfg, *c = &copy;
     c->exe_fd = c->blob_fd = -1;
     c->runtime_pid = getpid();
-    if (!selfexe_off()) {
+    if (!selfexe_off() && !selfexe_sealed()) {
         if ((c->exe_fd = selfexe_sealed_fd()) < 0)
             return cerr_sys(e, -c->exe_fd, "a sealed copy of the capsa binary");
         if ((c->blob_fd = reinit_write_blob(c)) < 0) {

@@ -215,9 +215,10 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     size_t text_len = 0;
     if ((r = spec_load_text(cfg, &s, &text, &text_len, e)) < 0)
         return r;
-    /* Init re-executes alone from a sealed copy when it is cloned in one go;
-     * otherwise the whole command must run from one (linux/reinit.h). */
-    if (!selfexe_off() && !linux_spawn_one_clone(s) &&
+    /* The runtime swaps itself onto a sealed copy (linux/selfexe.h); if it
+     * cannot, init re-executes alone from one when it is cloned in one go, and
+     * otherwise the whole command re-executes (linux/reinit.h). */
+    if (!selfexe_off() && selfexe_swap() < 0 && !linux_spawn_one_clone(s) &&
         (r = selfexe_ensure_sealed_again()) < 0) {
         spec_free(s);
         return cerr_sys(e, -r, "cannot run from a sealed copy of the capsa binary");

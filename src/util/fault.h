@@ -5,7 +5,14 @@
 #ifndef CAPSA_FAULT_H
 #define CAPSA_FAULT_H
 
+#include <stdbool.h>
+
 /* No-op unless $CAPSA_FAULT names `stage`; then one line on stderr and wait forever. */
 void fault_point(const char *stage);
+
+/* Whether $CAPSA_FAULT is exactly `name`: a switch that makes one fast path
+ * refuse, so a test reaches its fallback (no-swap: selfexe_swap refuses and
+ * the re-executing ways to a sealed copy run). */
+bool fault_is(const char *name);
 
 #endif

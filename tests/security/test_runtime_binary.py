@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import time
 
+import pytest
+
 from sectest import CAPSA, Result, run_raw, sha256, wait_for
 
 SH_SCRIPT = "#!/proc/self/exe\n"
@@ -52,7 +54,7 @@ def _result_line(out_path, timeout):
     return wait_for(read, timeout=timeout, what=f"a RESULT line in {out_path}")
 
 
-def _exe_overwrite(sec, unsealed):
+def _exe_overwrite(sec, unsealed, fault=None):
     ct = sec.ct
     copy = os.path.join(ct.tmp, "capsa-copy")
     shutil.copy2(CAPSA, copy)
@@ -60,6 +62,8 @@ def _exe_overwrite(sec, unsealed):
     env = dict(os.environ)
     if unsealed:
         env["CAPSA_UNSAFE_NO_SEALED_EXE"] = "1"
+    if fault:
+        env["CAPSA_FAULT"] = fault
     b = sec.bundle(["/bin/attack", "exe_overwrite", "15000"], image=_evil_sh(copy))
     out = os.path.join(b.path, "attacker.out")
 
@@ -85,9 +89,13 @@ def _exe_overwrite(sec, unsealed):
     return res, caught, copy, before
 
 
-def test_runtime_binary_cannot_be_overwritten(sec):
+@pytest.mark.parametrize("way", ["swap", "no-swap"])
+def test_runtime_binary_cannot_be_overwritten(sec, way):
+    """`exec` swaps onto a sealed copy without an exec; with that refused
+    (CAPSA_FAULT=no-swap) it re-executes from one. Either way the attack fails."""
     build_sha = sha256(CAPSA)
-    res, caught, copy, before = _exe_overwrite(sec, unsealed=False)
+    res, caught, copy, before = _exe_overwrite(sec, unsealed=False,
+                                               fault="no-swap" if way == "no-swap" else None)
     st = os.stat(copy)
     assert (int(caught[2]), int(caught[3]), int(caught[4])) != \
         (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino), \
@@ -153,28 +161,50 @@ def test_waiting_runtime_cannot_be_ptraced(sec):
     _waiting_runtime(sec, "runtime_ptrace", ["seccomp", "cap:CAP_SYS_PTRACE"]).assert_ok()
 
 
+def _host_binary_maps(pid):
+    """The lines of /proc/PID/maps that map the host's capsa binary (by dev, inode)."""
+    st = os.stat(CAPSA)
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"
+    with open(f"/proc/{pid}/maps") as f:
+        return [line for line in f
+                if len(line.split()) >= 5 and line.split()[3] == dev and
+                int(line.split()[4]) == st.st_ino]
+
+
 def _created_init_exe(sec, env=None, tweak=None, base=None):
+    """/proc/PID/exe of a created container's init, and its mappings of the host binary."""
     ct = sec.ct
     b = sec.bundle(["true"], tweak=tweak, base=base)
     r = run_raw(["--root", ct.root, "create", "--bundle", b.path, b.id], env=env)
     assert r.returncode == 0, r.stderr
-    exe = os.readlink(f"/proc/{ct.state(b.id)['pid']}/exe")
+    pid = ct.state(b.id)["pid"]
+    exe, maps = os.readlink(f"/proc/{pid}/exe"), _host_binary_maps(pid)
     ct.capsa("delete", "--force", b.id, check=True)
-    return exe
+    return exe, maps
 
 
-def test_created_init_runs_from_sealed_copy(sec):
-    """create no longer re-executes the runtime: init re-executes alone from a
-    sealed copy (src/linux/reinit.c), in both ways of making it: cloned in one go
-    (default spec) and through stage1 (a user namespace)."""
-    assert _created_init_exe(sec).startswith("/memfd:capsa"), "one clone"
+def _userns(c):
+    c["linux"]["namespaces"].append({"type": "user"})
+    c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 
-    def userns(c):
-        c["linux"]["namespaces"].append({"type": "user"})
-        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-    assert _created_init_exe(sec, tweak=userns, base=sec.ct.world_dir()).startswith(
-        "/memfd:capsa"), "two stages"
-    # control: without the protection init is the host's binary
+
+@pytest.mark.parametrize("way", ["swap", "no-swap"])
+def test_created_init_runs_from_sealed_copy(sec, way):
+    """The runtime swaps itself onto a sealed copy without an exec (selfexe_swap)
+    before it makes init; with that refused (CAPSA_FAULT=no-swap), init re-executes
+    alone from one (src/linux/reinit.c) or the whole command does. Each way, for
+    both ways of making init: cloned in one go (default spec) and through stage1
+    (a user namespace). Init's exe is the copy and no mapping of the host's
+    binary is left in it (/proc/PID/map_files would lead there)."""
+    env = dict(os.environ, CAPSA_FAULT=way) if way == "no-swap" else None
+    for name, kw in (("one clone", {}),
+                     ("two stages", {"tweak": _userns, "base": sec.ct.world_dir()})):
+        exe, maps = _created_init_exe(sec, env=env, **kw)
+        assert exe.startswith("/memfd:capsa"), f"{name}: {exe}"
+        assert maps == [], f"{name}: init still maps the host binary: {maps}"
+    # control: without the protection init is the host's binary and maps it
     env = dict(os.environ, CAPSA_UNSAFE_NO_SEALED_EXE="1")
-    assert os.path.realpath(_created_init_exe(sec, env=env)) == os.path.realpath(CAPSA)
+    exe, maps = _created_init_exe(sec, env=env)
+    assert os.path.realpath(exe) == os.path.realpath(CAPSA)
+    assert maps, "control: the host binary should be mapped"
