@@ -8,6 +8,8 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Isrc -D_GNU_SOURCE -Ulinux \
             -DCAPSA_VERSION='"$(VERSION)"' -DCAPSA_COMMIT='"$(COMMIT)"'
 LDLIBS   := -ljansson -lseccomp -lcap
+# no relocations in code: selfexe_swap relies on code pages equal to the file's
+LDFLAGS  += -Wl,-z,text
 BUILD    := build
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -231,9 +231,12 @@ static int swap_vma(const struct vma *v, int memfd)
     char *tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, (off_t)v->off);
     if (tmp == MAP_FAILED)
         return -errno;
-    /* a mapping that cannot be read was never read or written either */
+    /* A mapping that cannot be read was never read or written either; code
+     * is never written (the binary is linked with -z text: no relocations in
+     * it), so only data and relocated read-only data are compared. */
     const char *live = (const char *)v->start;
-    for (size_t o = 0; (v->prot & PROT_READ) && o < len; o += pg)
+    bool written = (v->prot & PROT_READ) && !(v->prot & PROT_EXEC);
+    for (size_t o = 0; written && o < len; o += pg)
         if (memcmp(tmp + o, live + o, pg))
             memcpy(tmp + o, live + o, pg);
     if (mprotect(tmp, len, v->prot) < 0 ||

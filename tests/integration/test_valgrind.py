@@ -9,8 +9,9 @@ memcheck error and no definitely or indirectly lost block.
 Two things shape what can be checked, and both are handled in the open:
 
 - The sealed copy (CVE-2019-5736, src/linux/selfexe.c, reinit.c): create and run
-  keep it on. The runtime stays under valgrind and the container's init, which
-  re-executes from the sealed copy, leaves it (--trace-children=no) and runs
+  keep it on. Under valgrind /proc/self/exe is the tool, so the runtime does not
+  swap itself onto the copy (selfexe_swap refuses); it stays under valgrind and
+  the container's init, which then re-executes from the sealed copy, leaves it (--trace-children=no) and runs
   natively, so what valgrind checks is exactly the runtime process. exec
   re-executes the whole command from the copy, so its test sets
   CAPSA_UNSAFE_NO_SEALED_EXE=1 to keep the verb under valgrind (the protection is
