@@ -4,7 +4,10 @@
 Runtimes are interleaved run by run (capsa crun runc capsa crun runc ...) so machine
 drift cancels out; medians, min-max and ratios come from the same run. Every runtime
 runs under the same wrapper: a private mount namespace with the hybrid cgroup2 mount
-hidden, because crun 1.8 refuses hybrid hosts (../shared/notes/perf-baseline.md).
+hidden, because crun 1.8 refuses hybrid hosts (../shared/notes/perf-baseline.md). The
+wrapper is bench/wrap.c, one small program doing what the notes' `unshare -m
+--propagation private sh -c 'umount -l ...; exec "$@"'` does; the cost of both alone is
+printed, and every figure (the floor's too) includes the wrapper's.
 
     bench/bench.py [--runs N] [--seq N] [--par N] [--only capsa,crun,runc]
 
@@ -25,8 +28,22 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-WRAP = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-        'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec "$@"', "sh"]
+# The wrapper of ../shared/notes/perf-baseline.md, as one small program (wrap.c)
+# instead of unshare + sh + umount; built by build_wrapper() into the bench's tmp.
+SHELL_WRAP = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+              'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec "$@"', "sh"]
+WRAP = list(SHELL_WRAP)
+
+
+def build_wrapper(tmp):
+    """Compile bench/wrap.c (static if the C library allows it); WRAP then runs it."""
+    out = os.path.join(tmp, "wrap")
+    for extra in (["-static"], []):
+        if subprocess.run(["cc", "-O2", *extra, "-o", out, os.path.join(HERE, "wrap.c")],
+                          stderr=subprocess.DEVNULL).returncode == 0:
+            WRAP[:] = [out]
+            return
+    print("bench: cannot build bench/wrap.c; using unshare + sh + umount as the wrapper")
 
 
 def own_cgroup():
@@ -163,14 +180,23 @@ def main():
     tmp = tempfile.mkdtemp(prefix="capsa-bench-")
     os.chmod(tmp, 0o755)
     try:
+        build_wrapper(tmp)
         rootfs = os.path.join(tmp, "rootfs")
         subprocess.run([os.path.join(TOP, "scripts", "mkrootfs.sh"), rootfs], check=True)
         cg = own_cgroup()
+        # The parent of every container's cgroup exists, in every hierarchy, as a
+        # cgroup manager (kubelet, podman, systemd) would have made it: each
+        # runtime then makes and removes only its own leaf. (capsa removes the
+        # parents it made itself; crun and runc leave them, so without this
+        # capsa alone would pay for them on every run.)
+        for h in hierarchies():
+            os.makedirs(os.path.join(h, cg.lstrip("/"), f"capsa-bench-{os.getpid()}"),
+                        exist_ok=True)
         rts = {n: Runtime(n, bins[n], tmp) for n in names}
         for rt in rts.values():
             make_bundle(rt, rootfs, ["/bin/true"], cgparent=cg)
         run_wall, run_cpu, rss = {n: [] for n in names}, {n: [] for n in names}, {n: [] for n in names}
-        floor, wrapper = [], []
+        floor, wrapper, shell_wrapper = [], [], []
         lifecycle = {n: [] for n in names}
         for i in range(a.runs):
             # The floor goes through the same wrapper as the runtimes, so the
@@ -179,6 +205,7 @@ def main():
                                     "chroot", rootfs, "/bin/true"])
             floor.append(w)
             wrapper.append(timed(WRAP + ["true"])[0])
+            shell_wrapper.append(timed(SHELL_WRAP + ["true"])[0])
             for n, rt in rts.items():
                 w, c, _ = timed(rt.cmd("run", "--bundle", rt.bundle, rt.new_id()))
                 run_wall[n].append(w)
@@ -211,7 +238,10 @@ def main():
         fm = statistics.median(floor)
         wm = statistics.median(wrapper)
         print(f"   floor (unshare pid,net,ipc,uts,mnt,cgroup + chroot + exec): median {fmt(fm)}")
-        print(f"   the wrapper alone (in every figure above and in the floor): median {fmt(wm)}")
+        print(f"   the wrapper alone (in every figure above and in the floor): median {fmt(wm)}"
+              f"{'  (bench/wrap.c)' if WRAP != SHELL_WRAP else ''}")
+        print(f"   the notes' unshare + sh + umount wrapper alone, for comparison: median "
+              f"{fmt(statistics.median(shell_wrapper))}")
         if "capsa" in m_run:
             print(f"   capsa / floor: {m_run['capsa'] / fm:.2f}x"
                   f"   (without the wrapper: {(m_run['capsa'] - wm) / max(fm - wm, 1e-6):.2f}x)")

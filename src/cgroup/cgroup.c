@@ -181,11 +181,36 @@ static int move_pid(const cg_host *host, const char *path, pid_t pid, capsa_err 
     return rr;
 }
 
-int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err *e)
+/* The directories of `created` above the container's own (leaves), one per line. */
+static char *made_parents(const cg_strv *created, const cg_strv *leaves)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < created->n; i++)
+        len += strlen(created->v[i]) + 1;
+    char *out = xmalloc(len + 1), *p = out;
+    for (size_t i = 0; i < created->n; i++) {
+        bool parent = false;
+        size_t n = strlen(created->v[i]);
+        for (size_t j = 0; j < leaves->n && !parent; j++)
+            parent = !strncmp(leaves->v[j], created->v[i], n) && leaves->v[j][n] == '/';
+        if (parent)
+            p += sprintf(p, "%s\n", created->v[i]);
+    }
+    if (p == out) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, char **made,
+                 capsa_err *e)
 {
     cg_host host;
     cg_plan pl = {0};
-    cg_strv created = {0};
+    cg_strv created = {0}, leaves = {0};
+    if (made)
+        *made = NULL;
     int rr = cg_host_load(&host, e);
     if (rr < 0)
         return rr;
@@ -193,10 +218,11 @@ int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err
         goto out;
     for (size_t i = 0; i < host.n && rr >= 0; i++) {
         const cg_hier *h = &host.h[i];
-        autofree char *base = NULL, *rel = NULL;
-        if ((rr = cg_resolve(&host, h, path, &base, &rel, NULL, e)) < 0 ||
+        autofree char *base = NULL, *rel = NULL, *dir = NULL;
+        if ((rr = cg_resolve(&host, h, path, &base, &rel, &dir, e)) < 0 ||
             (rr = cg_mkdir_path(base, rel, &created, e)) < 0)
             break;
+        cg_strv_add(&leaves, dir);
         if (!h->v2 && cg_hier_has(h, "cpuset"))
             rr = cpuset_fill(base, rel, e);
         else if (h->v2)
@@ -208,11 +234,14 @@ int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err
         rr = move_pid(&host, path, pid, e);
     if (rr < 0)
         rollback(&created);
+    else if (made)
+        *made = made_parents(&created, &leaves);
 out:
     if (rr < 0)
         cerr_wrap(e, "cgroup %s", path);
     cg_strv_free(&pl.need);
     cg_strv_free(&created);
+    cg_strv_free(&leaves);
     cg_host_free(&host);
     return rr;
 }
@@ -454,7 +483,27 @@ out:
     return rr;
 }
 
-int cgroup_destroy(const char *path, capsa_err *e)
+/* Remove, deepest first, the lines of `made` that are parents of `dir`, while
+ * they are empty. */
+static void rmdir_made(const char *made, const char *dir)
+{
+    if (!made)
+        return;
+    cg_strv v = {0};
+    for (const char *p = made; *p;) {
+        size_t n = strcspn(p, "\n");
+        autofree char *line = cg_strndup(p, n);
+        if (n && !strncmp(dir, line, n) && dir[n] == '/')
+            cg_strv_add(&v, line);
+        p += n + (p[n] == '\n');
+    }
+    for (size_t i = v.n; i-- > 0;)
+        if (rmdir(v.v[i]) < 0)
+            break;
+    cg_strv_free(&v);
+}
+
+int cgroup_destroy(const char *path, const char *made, capsa_err *e)
 {
     cg_host host;
     int rr = cg_host_load(&host, e);
@@ -462,13 +511,20 @@ int cgroup_destroy(const char *path, capsa_err *e)
         return rr;
     if ((rr = cg_check_path(path, e)) < 0)
         goto out;
+    /* The default path's parent, "capsa" under the runtime's own cgroup, is
+     * capsa's own and goes when its last container does; other parents only if
+     * this container's create made them. */
+    bool default_parent = !strncmp(path, "capsa/", 6) && !strchr(path + 6, '/');
     uint64_t deadline = cg_now_ms() + 1000;
     for (size_t i = 0; i < host.n; i++) {
         autofree char *base = NULL, *rel = NULL, *dir = NULL;
         capsa_err e2;
         int r1 = cg_resolve(&host, &host.h[i], path, &base, &rel, &dir, &e2);
-        if (r1 >= 0 && (r1 = cg_rmdir_tree(dir, deadline, &e2)) >= 0)
-            cg_rmdir_parents(base, rel);
+        if (r1 >= 0 && (r1 = cg_rmdir_tree(dir, deadline, &e2)) >= 0) {
+            rmdir_made(made, dir);
+            if (default_parent)
+                cg_rmdir_parents(base, rel);
+        }
         if (r1 < 0 && rr >= 0) {
             rr = r1;
             *e = e2;

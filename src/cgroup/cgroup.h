@@ -36,10 +36,11 @@ char *cgroup_path_for(const char *cgroups_path, const char *id);
  * Device rules are applied exactly as given (v1 deny-all first; v2 eBPF with
  * default deny): pass the full list, default allowed devices included; no rules
  * leaves device access untouched.
- * Joining an existing cgroup is allowed (like runc). cgroup_destroy removes the
- * leaf, then the parents named by the path while they are empty (never the
- * runtime's own cgroup or anything above the path). */
-int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, capsa_err *e);
+ * Joining an existing cgroup is allowed (like runc). *made (if made is not
+ * NULL) gets the directories this call created above the container's own, one
+ * per line (NULL if none): what cgroup_destroy may remove besides the leaf. */
+int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, char **made,
+                 capsa_err *e);
 
 /* Joining without a migration by pid. A write of a pid to cgroup.procs takes
  * the kernel's global threadgroup lock for writing, which waits for an RCU
@@ -81,7 +82,10 @@ int cgroup_is_frozen(const char *path, capsa_err *e);
 int cgroup_kill_all(const char *path, int sig, capsa_err *e);
 
 /* Remove the cgroup directories (children first) in every hierarchy. Waits
- * briefly for exiting processes. Missing directories are not an error. */
-int cgroup_destroy(const char *path, capsa_err *e);
+ * briefly for exiting processes. Missing directories are not an error. Parents
+ * go only if they are in `made` (cgroup_setup's record, may be NULL) or are the
+ * default path's "capsa", and only while empty: a parent someone else made
+ * (kubelet's pod cgroup, a test's) is never removed. */
+int cgroup_destroy(const char *path, const char *made, capsa_err *e);
 
 #endif

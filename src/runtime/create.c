@@ -39,7 +39,21 @@ struct spawn_arg {
     bool no_cgroup;          /* rootless without delegation: none was made */
     cgroup_join join;        /* init cloned in one go: joins by itself */
     spawn_join sj;
+    int dirfd;               /* the state directory, for cgroup.made */
 };
+
+/* cgroup_setup, keeping in the state directory which parents it made (for
+ * delete); if that cannot be kept, the cgroup is undone at once. */
+static int setup_cgroup(struct spawn_arg *a, pid_t pid, capsa_err *e)
+{
+    autofree char *made = NULL;
+    int r = cgroup_setup(a->path, a->res, pid, &made, e);
+    if (r == 0 && made && (r = state_write_cgroup_made(a->dirfd, made, e)) < 0) {
+        capsa_err ignore;
+        cgroup_destroy(a->path, made, &ignore);
+    }
+    return r;
+}
 
 static int take_console(int fd, void *arg, capsa_err *e)
 {
@@ -97,7 +111,7 @@ static void requested_limits(const spec_resources *r, char *buf, size_t len)
 static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
 {
     struct spawn_arg *a = arg;
-    int r = cgroup_setup(a->path, a->res, pid, e);
+    int r = setup_cgroup(a, pid, e);
     trace_mark("cgroup");
     if (r == 0)
         fault_point("cgroup");
@@ -284,7 +298,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     }
     struct spawn_arg cga = {.path = st.cgroup_path, .res = &res, .s = s, .st = &st,
                             .console_socket = o->console_socket, .master = -1,
-                            .join = {.v2 = -1}};
+                            .join = {.v2 = -1}, .dirfd = dirfd};
     /* A separate open of the directory: the flock'd fd must not reach init. */
     autoclose int fifo_dirfd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     spawn_cfg sc = {.s = s, .rootfs = rootfs, .bundle = bundle, .state_dirfd = fifo_dirfd,
@@ -315,7 +329,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     trace_mark("state dir");
     /* Cloned in one go (as root): the cgroup first, init joins it by itself. */
     if (r == 0 && geteuid() == 0 && linux_spawn_one_clone(s)) {
-        if ((r = cgroup_setup(cga.path, cga.res, 0, e)) == 0)
+        if ((r = setup_cgroup(&cga, 0, e)) == 0)
             fault_point("cgroup");
         if (r == 0)
             r = cgroup_join_open(cga.path, &cga.join, e);

@@ -64,7 +64,8 @@ int ct_destroy(const rt_ctx *c, int dirfd, const char *id, const cstate *st, cap
         ct_wait_pidfd(pidfd, 5000);
         close(pidfd);
     }
-    if (cg && (r = cgroup_destroy(cg, e)) < 0)
+    autofree char *made = cg ? state_read_cgroup_made(dirfd) : NULL;
+    if (cg && (r = cgroup_destroy(cg, made, e)) < 0)
         return r;
     autofree char *path = xasprintf("%s/%s", c->root, id);
     return fs_rm_rf(path, e);

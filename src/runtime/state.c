@@ -43,19 +43,34 @@ int state_write_cgroup(int dirfd, const char *path, capsa_err *e)
     return fs_write_atomic_at(dirfd, "cgroup.path", path, strlen(path), 0600, e);
 }
 
-char *state_read_cgroup(int dirfd)
+static char *read_text(int dirfd, const char *name)
 {
-    autoclose int fd = openat(dirfd, "cgroup.path", O_RDONLY | O_CLOEXEC);
+    autoclose int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
     char *text = NULL;
     size_t len;
     capsa_err ignore;
-    if (fd < 0 || fs_read_fd(fd, "cgroup.path", &text, &len, &ignore) < 0)
+    if (fd < 0 || fs_read_fd(fd, name, &text, &len, &ignore) < 0)
         return NULL;
     if (!len || strlen(text) != len) {
         free(text);
         return NULL;
     }
     return text;
+}
+
+char *state_read_cgroup(int dirfd)
+{
+    return read_text(dirfd, "cgroup.path");
+}
+
+int state_write_cgroup_made(int dirfd, const char *made, capsa_err *e)
+{
+    return fs_write_atomic_at(dirfd, "cgroup.made", made, strlen(made), 0600, e);
+}
+
+char *state_read_cgroup_made(int dirfd)
+{
+    return read_text(dirfd, "cgroup.made");
 }
 
 static char *dup_str(json_t *o, const char *k)

@@ -24,6 +24,10 @@ int state_write(int dirfd, const cstate *st, capsa_err *e);
  * delete --force finds it even when state.json is damaged. */
 int state_write_cgroup(int dirfd, const char *path, capsa_err *e);
 char *state_read_cgroup(int dirfd);   /* malloc'd, or NULL */
+/* cgroup.made: the parent cgroups create made (cgroup_setup's *made), which
+ * delete may remove; absent when create made none. */
+int state_write_cgroup_made(int dirfd, const char *made, capsa_err *e);
+char *state_read_cgroup_made(int dirfd);   /* malloc'd, or NULL */
 /* -ENOENT (without message) when the container has no state.json yet. */
 int state_read(int dirfd, cstate *st, capsa_err *e);
 /* The same from a buffer (state_read's parser; the fuzz target's entry point). */

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from capsatest import error_lines, wait_for
+from capsatest import CGROUP_PARENT, error_lines, wait_for
 from cgroupfs import Cgroup, a_block_device, hugepage_sizes, is_v1, shares_to_weight
 
 MiB = 1024 * 1024
@@ -303,3 +303,55 @@ def test_spec_resource_flag_errors(ct, flags, flag):
     assert cfg is None, "nothing is written on a bad flag"
     lines = error_lines(r.stderr)
     assert len(lines) == 1 and flag in lines[0], r.stderr
+
+
+# --- parents of the container's cgroup ----------------------------------------
+
+def _parents(ct, cid, leaf):
+    """The parent directory of the container's cgroup (named leaf) in every
+    hierarchy capsa placed it in (not a named one such as name=systemd)."""
+    return {os.path.dirname(d) for d in Cgroup(init_pid(ct, cid)).dirs.values()
+            if os.path.basename(d) == leaf}
+
+
+def _with_path(path):
+    def tweak(cfg):
+        cfg["linux"]["cgroupsPath"] = path
+    return tweak
+
+
+def test_delete_removes_the_parents_its_create_made(ct):
+    """cgroupsPath with a parent that does not exist: create makes it, delete
+    removes it again (nothing left behind)."""
+    cid = ct.new_id()
+    b = ct.bundle(["sleep", "60"], cid=cid, tweak=_with_path(f"{CGROUP_PARENT}/made-{cid}/leaf"))
+    ct.create(b)
+    parents = _parents(ct, cid, "leaf")
+    odd = [p for p in parents if os.path.basename(p) != f"made-{cid}"]
+    assert parents and not odd, odd
+    ct.capsa("delete", "--force", cid, check=True)
+    assert [p for p in parents if os.path.isdir(p)] == []
+
+
+def test_delete_keeps_a_parent_it_did_not_make(ct):
+    """A parent that was there before the container (a kubelet pod cgroup; here
+    made by another container's create) stays after delete, even when it is left
+    empty. (Before, delete removed every empty parent up the path.)"""
+    a, b = ct.new_id(), ct.new_id()
+    shared = f"{CGROUP_PARENT}/shared-{a}"
+    ct.create(ct.bundle(["sleep", "60"], cid=a, tweak=_with_path(f"{shared}/a")))
+    ct.create(ct.bundle(["sleep", "60"], cid=b, tweak=_with_path(f"{shared}/b")))
+    parents = _parents(ct, b, "b")
+    assert parents and parents == _parents(ct, a, "a")
+    try:
+        ct.capsa("delete", "--force", a, check=True)   # made it, but b is inside
+        assert all(os.path.isdir(p) for p in parents)
+        ct.capsa("delete", "--force", b, check=True)   # did not make it
+        assert all(os.path.isdir(p) for p in parents), \
+            "delete removed a parent cgroup its create did not make"
+    finally:
+        for p in parents:
+            try:
+                os.rmdir(p)
+            except OSError:
+                pass

@@ -139,7 +139,7 @@ static int host_teardown(void **st)
         }
     }
     capsa_err e = {0};
-    if (geteuid() == 0 && cgroup_destroy(s->parent, &e) < 0)
+    if (geteuid() == 0 && cgroup_destroy(s->parent, NULL, &e) < 0)
         fprintf(stderr, "teardown: %s\n", e.msg);
     cg_host_free(&s->host);
     free(s);
@@ -210,7 +210,9 @@ static void test_host_container(void **st)
     };
     int go, res;
     pid_t a = spawn(s, true, &go, &res);
-    OK(cgroup_setup(s->path, &r, a, e));
+    char *made = NULL;  /* the parent capsa-test-PID: this setup made it */
+    OK(cgroup_setup(s->path, &r, a, &made, e));
+    assert_non_null(made);
     expect_probe(go, res, "11PP");
 
     expect_ctl(s, s->path, "memory", "memory.limit_in_bytes", "67108864", "memory.max",
@@ -296,14 +298,15 @@ static void test_host_container(void **st)
                           .cpu = {.present = true, .has_quota = true, .quota = 500,
                                   .has_period = true, .period = 100000}};
     capsa_err e = {0};
-    assert_true(cgroup_setup(s->bad, &bad, 0, &e) < 0);
+    assert_true(cgroup_setup(s->bad, &bad, 0, NULL, &e) < 0);
     assert_non_null(strstr(e.msg, "cpu"));
     assert_non_null(strstr(e.msg, s->bad));
     expect_gone(s, s->bad);
 
-    OK(cgroup_destroy(s->path, e));
+    OK(cgroup_destroy(s->path, made, e));
     expect_gone(s, s->parent);
-    OK(cgroup_destroy(s->path, e));  /* idempotent */
+    OK(cgroup_destroy(s->path, made, e));  /* idempotent */
+    free(made);
 }
 
 /* Resources whose controller this host lacks fail with a clear message, and
@@ -316,7 +319,7 @@ static void test_host_unavailable(void **st)
     capsa_err e = {0};
     spec_resources nc = {.present = true, .has_net_class_id = true, .net_class_id = 1};
     if (!cg_host_v1(&s->host, "net_cls") || s->host.mode == CG_UNIFIED) {
-        assert_true(cgroup_setup(s->bad, &nc, 0, &e) < 0);
+        assert_true(cgroup_setup(s->bad, &nc, 0, NULL, &e) < 0);
         assert_non_null(strstr(e.msg, "net_cls"));
         expect_gone(s, s->parent);
     }
@@ -330,7 +333,7 @@ static void test_host_unavailable(void **st)
         !cg_word_in(sub, "hugetlb")) {
         spec_hugepage hp = {"2MB", 1 << 21};
         spec_resources h = {.present = true, .hugepages = &hp, .n_hugepages = 1};
-        assert_true(cgroup_setup(s->bad, &h, 0, &e) < 0);
+        assert_true(cgroup_setup(s->bad, &h, 0, NULL, &e) < 0);
         char want[512];
         snprintf(want, sizeof want, "cgroup v2 controller hugetlb is not enabled in "
                  "%s/cgroup.subtree_control", v2->mount);
@@ -342,7 +345,7 @@ static void test_host_unavailable(void **st)
     spec_kv kv[] = {{"memory.high", "1000000"}};
     spec_resources u = {.present = true, .unified = {kv, 1}};
     if (s->host.mode != CG_UNIFIED && !cg_word_in(s->host.v2_ctrls, "memory")) {
-        assert_true(cgroup_setup(s->bad, &u, 0, &e) < 0);
+        assert_true(cgroup_setup(s->bad, &u, 0, NULL, &e) < 0);
         assert_non_null(strstr(e.msg, "unified"));
         expect_gone(s, s->parent);
     }
@@ -355,7 +358,8 @@ static void test_host_v2_dir(void **st)
     host_state *s = *st;
     if (geteuid() != 0 || s->host.v2 < 0)
         skip();
-    OK(cgroup_setup(s->bpf, NULL, 0, e));
+    char *made = NULL;
+    OK(cgroup_setup(s->bpf, NULL, 0, &made, e));
     char *dir = NULL;
     OK(cg_resolve(&s->host, cg_host_v2(&s->host), s->bpf, NULL, NULL, &dir, e));
     spec_dev_rule rules[] = {
@@ -401,8 +405,9 @@ static void test_host_v2_dir(void **st)
     OK(cg_kill_procs(dir, dir, true, SIGKILL, e));
     assert_int_equal(reap(s, a), SIGKILL);
     free(dir);
-    OK(cgroup_destroy(s->bpf, e));
+    OK(cgroup_destroy(s->bpf, made, e));
     expect_gone(s, s->parent);
+    free(made);
 }
 
 int main(void)
