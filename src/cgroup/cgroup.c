@@ -134,20 +134,33 @@ static void rollback(cg_strv *created)
 
 /* v1 cpuset: every directory this call made needs cpus/mems before a task
  * can join (a new cpuset cgroup starts empty). So does a parent a concurrent
- * create has just made and not filled yet: any empty one on the path is filled
- * (cg1_cpuset_inherit leaves set values alone). */
+ * create has just made and not filled yet: any empty one on the path is filled,
+ * set values are left alone. One of cpuset.cpus / cpuset.mems of dir, filled from the nearest filled
+ * ancestor (never above base) if empty; *val gets the value. From the leaf up:
+ * usually its parent is filled already (two reads, not one per level). */
+static int cpuset_fill_file(char *dir, size_t blen, const char *file, char **val, capsa_err *e)
+{
+    int r = cg_read(dir, file, val, e);
+    if (r < 0 || **val)
+        return r;
+    char *slash = strrchr(dir, '/');
+    if (!slash || (size_t)(slash - dir) < blen)
+        return 0;   /* base itself is empty: nothing to copy */
+    free(*val);
+    *val = NULL;
+    *slash = 0;
+    r = cpuset_fill_file(dir, blen, file, val, e);
+    *slash = '/';
+    return r < 0 ? r : cg_write(dir, file, *val, e);
+}
+
 static int cpuset_fill(const char *base, const char *rel, capsa_err *e)
 {
-    autofree char *cur = xstrdup(base);
-    for (const char *p = rel; *p;) {
-        size_t n = strcspn(p, "/");
-        autofree char *comp = cg_strndup(p, n);
-        char *next = cg_join(cur, comp);
-        p += n;
-        p += strspn(p, "/");
-        int r = cg1_cpuset_inherit(cur, next, e);
-        free(cur);
-        cur = next;
+    autofree char *dir = cg_join(base, rel);
+    static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+    for (size_t i = 0; i < 2; i++) {
+        autofree char *val = NULL;
+        int r = cpuset_fill_file(dir, strlen(base), files[i], &val, e);
         if (r < 0)
             return r;
     }

@@ -121,8 +121,6 @@ unsigned cg_needed(const spec_resources *r);
 int cg1_memory(const char *dir, const spec_memory *m, bool update, capsa_err *e);
 int cg1_cpu(const char *dir, const spec_cpu *c, capsa_err *e);
 int cg1_cpuset(const char *dir, const spec_cpu *c, capsa_err *e);
-/* New v1 cpuset dirs start empty: copy cpus/mems from the parent. */
-int cg1_cpuset_inherit(const char *parent, const char *dir, capsa_err *e);
 int cg1_pids(const char *dir, const spec_resources *r, capsa_err *e);
 int cg1_blkio(const char *dir, const spec_blkio *b, capsa_err *e);
 int cg1_hugetlb(const char *dir, const spec_resources *r, capsa_err *e);

@@ -185,22 +185,6 @@ int cg1_cpuset(const char *dir, const spec_cpu *c, capsa_err *e)
     return 0;
 }
 
-int cg1_cpuset_inherit(const char *parent, const char *dir, capsa_err *e)
-{
-    static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
-    for (size_t i = 0; i < 2; i++) {
-        autofree char *cur = NULL, *up = NULL;
-        int r = cg_read(dir, files[i], &cur, e);
-        if (r < 0)
-            return r;
-        if (*cur)
-            continue;
-        if ((r = cg_read(parent, files[i], &up, e)) < 0 || (r = cg_write(dir, files[i], up, e)) < 0)
-            return r;
-    }
-    return 0;
-}
-
 int cg1_pids(const char *dir, const spec_resources *r, capsa_err *e)
 {
     char v[32];
