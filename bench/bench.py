@@ -12,7 +12,9 @@ printed, and every figure (the floor's too) includes the wrapper's.
     bench/bench.py [--runs N] [--seq N] [--par N] [--only capsa,crun,runc]
 
 Each bundle uses the runtime's own default spec with process.args ["/bin/true"], plus
-the same limits (memory 64 MiB, pids 64) and a cgroupsPath nested under this process's
+the same seccomp profile (capsa's default: neither `crun spec` nor `runc spec` has one,
+and the targets are for a default spec with seccomp), the same limits (memory 64 MiB,
+pids 64) and a cgroupsPath nested under this process's
 own cgroup (the machine's cgroups are never left).
 """
 import argparse
@@ -105,6 +107,23 @@ class Runtime:
         return f"b{os.getpid()}-{self.name}-{self.n}"
 
 
+SECCOMP = {}
+CAPSA_BIN = ["capsa"]
+
+
+def default_seccomp(capsa):
+    """linux.seccomp of `capsa spec`: given to every runtime (the targets are for
+    a "default spec incl. seccomp", and neither `crun spec` nor `runc spec` has
+    one), so every runtime loads the same filter."""
+    if not SECCOMP:
+        tmp = tempfile.mkdtemp(prefix="capsa-bench-spec-")
+        subprocess.run([capsa, "spec"], cwd=tmp, check=True)
+        text = open(os.path.join(tmp, "config.json")).read()
+        shutil.rmtree(tmp)
+        SECCOMP.update(json.loads(text)["linux"]["seccomp"])
+    return SECCOMP
+
+
 def make_bundle(rt, rootfs, args, memory=64 << 20, cgparent="", bundle=None, leaf=None):
     bundle = bundle or rt.bundle
     os.makedirs(bundle)
@@ -114,6 +133,7 @@ def make_bundle(rt, rootfs, args, memory=64 << 20, cgparent="", bundle=None, lea
     c["root"]["path"] = rootfs   # one shared rootfs, by absolute path
     c["process"]["args"] = args
     c["process"]["terminal"] = False
+    c["linux"]["seccomp"] = default_seccomp(CAPSA_BIN[0])
     res = c["linux"].setdefault("resources", {})
     res["memory"] = {"limit": memory}
     res["pids"] = {"limit": 64}
@@ -171,6 +191,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root")
     capsa = os.environ.get("CAPSA", os.path.join(TOP, "build", "capsa"))
+    CAPSA_BIN[:] = [capsa]
     bins = {"capsa": capsa, "crun": shutil.which("crun"), "runc": shutil.which("runc")}
     names = [n for n in a.only.split(",") if bins.get(n)]
     missing = [n for n in a.only.split(",") if not bins.get(n)]
