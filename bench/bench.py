@@ -10,6 +10,7 @@ wrapper is bench/wrap.c, one small program doing what the notes' `unshare -m
 printed, and every figure (the floor's too) includes the wrapper's.
 
     bench/bench.py [--runs N] [--seq N] [--par N] [--only capsa,crun,runc]
+                   [--own-spec] [--shell-wrapper]
 
 Each bundle uses the runtime's own default spec with process.args ["/bin/true"], plus
 the same seccomp profile (capsa's default: neither `crun spec` nor `runc spec` has one,
@@ -109,6 +110,7 @@ class Runtime:
 
 SECCOMP = {}
 CAPSA_BIN = ["capsa"]
+OWN_SPEC = False
 
 
 def default_seccomp(capsa):
@@ -133,7 +135,8 @@ def make_bundle(rt, rootfs, args, memory=64 << 20, cgparent="", bundle=None, lea
     c["root"]["path"] = rootfs   # one shared rootfs, by absolute path
     c["process"]["args"] = args
     c["process"]["terminal"] = False
-    c["linux"]["seccomp"] = default_seccomp(CAPSA_BIN[0])
+    if not OWN_SPEC:   # --own-spec: each runtime's default spec as it is
+        c["linux"]["seccomp"] = default_seccomp(CAPSA_BIN[0])
     res = c["linux"].setdefault("resources", {})
     res["memory"] = {"limit": memory}
     res["pids"] = {"limit": 64}
@@ -187,11 +190,17 @@ def main():
     ap.add_argument("--seq", type=int, default=100)
     ap.add_argument("--par", type=int, default=20)
     ap.add_argument("--only", default="capsa,crun,runc")
+    ap.add_argument("--own-spec", action="store_true",
+                    help="each runtime's default spec as it is (crun's and runc's have no seccomp)")
+    ap.add_argument("--shell-wrapper", action="store_true",
+                    help="the notes' unshare + sh + umount wrapper instead of bench/wrap.c")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root")
     capsa = os.environ.get("CAPSA", os.path.join(TOP, "build", "capsa"))
     CAPSA_BIN[:] = [capsa]
+    global OWN_SPEC
+    OWN_SPEC = a.own_spec
     bins = {"capsa": capsa, "crun": shutil.which("crun"), "runc": shutil.which("runc")}
     names = [n for n in a.only.split(",") if bins.get(n)]
     missing = [n for n in a.only.split(",") if not bins.get(n)]
@@ -201,7 +210,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="capsa-bench-")
     os.chmod(tmp, 0o755)
     try:
-        build_wrapper(tmp)
+        if not a.shell_wrapper:
+            build_wrapper(tmp)
         rootfs = os.path.join(tmp, "rootfs")
         subprocess.run([os.path.join(TOP, "scripts", "mkrootfs.sh"), rootfs], check=True)
         cg = own_cgroup()
@@ -254,6 +264,9 @@ def main():
                 lifecycle[n].append(time.perf_counter() - t0)
 
         print(f"capsa bench: {a.runs} interleaved runs, busybox /bin/true, memory 64 MiB, pids 64")
+        print("   spec: " + ("each runtime's own default (crun's and runc's without seccomp)"
+                             if OWN_SPEC else "each runtime's own default + capsa's seccomp profile")
+              + "; wrapper: " + ("bench/wrap.c" if WRAP != SHELL_WRAP else "unshare + sh + umount"))
         m_run = summary("1. run /bin/true, wall time", run_wall, names)
         summary("   run /bin/true, CPU time (user+sys)", run_cpu, names)
         fm = statistics.median(floor)
