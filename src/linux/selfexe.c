@@ -286,11 +286,16 @@ static int set_exe_file(int fd)
     return 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+static const bool sanitizer = true;  /* its own bookkeeping of mappings: keep the exec */
+#else
+static const bool sanitizer = false;
+#endif
+
 int selfexe_swap(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    return -ENOTSUP;  /* the sanitizer's own bookkeeping of mappings: keep the exec */
-#else
+    if (sanitizer)
+        return -ENOTSUP;
     if (fault_is("no-swap"))
         return -ENOTSUP;
     autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -314,7 +319,6 @@ int selfexe_swap(void)
             return r;  /* the mappings swapped so far hold the same bytes */
     }
     return set_exe_file(memfd);
-#endif
 }
 
 static int saved_argc;
