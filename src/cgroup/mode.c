@@ -3,6 +3,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/internal.h"
 #include "util/fs.h"
+#include "util/mountinfo.h"
 
 #include <errno.h>
 #include <linux/magic.h>
@@ -176,17 +177,6 @@ char *cg_own_path(const char *self_cgroup, const char *ctrls, bool v2)
 }
 
 
-static void field(const char *line, int idx, const char **s, size_t *n)
-{
-    const char *p = line;
-    for (int i = 0; i < idx && *p; i++) {
-        p += strcspn(p, " ");
-        p += strspn(p, " ");
-    }
-    *s = p;
-    *n = strcspn(p, " ");
-}
-
 static void host_add(cg_host *host, const char *mnt, const char *mroot, const char *ctrls,
                      bool v2)
 {
@@ -221,43 +211,29 @@ int cg_parse_mountinfo(const char *text, const char *root, enum cgroup_mode mode
     autofree char *v2_at = mode == CG_UNIFIED ? xstrdup(root)
                            : mode == CG_HYBRID ? cg_join(root, "unified") : NULL;
     size_t rlen = strlen(root);
-    for (const char *line = text; line && *line;) {
-        const char *end = strchrnul(line, '\n');
-        autofree char *l = cg_strndup(line, (size_t)(end - line));
-        line = *end ? end + 1 : NULL;
-        char *sep = strstr(l, " - ");
-        if (!sep)
-            continue;
-        const char *s;
-        size_t n;
-        field(sep + 3, 0, &s, &n);
-        bool v1 = n == 6 && !memcmp(s, "cgroup", 6);
-        bool v2 = n == 7 && !memcmp(s, "cgroup2", 7);
-        if (!v1 && !v2)
-            continue;
-        field(l, 3, &s, &n);
-        autofree char *mroot = mountinfo_unescape(s, n);
-        field(l, 4, &s, &n);
-        autofree char *mnt = mountinfo_unescape(s, n);
-        if (v2) {
-            if (v2_at && !strcmp(mnt, v2_at))
-                host_add(host, mnt, mroot, "", true);
+    mountinfo mi;
+    mountinfo_parse(text, &mi);
+    for (size_t k = 0; k < mi.n; k++) {
+        const mount_entry *m = &mi.v[k];
+        if (!strcmp(m->fstype, "cgroup2")) {
+            if (v2_at && !strcmp(m->mnt, v2_at))
+                host_add(host, m->mnt, m->root, "", true);
             continue;
         }
-        if (mode == CG_UNIFIED || strncmp(mnt, root, rlen) || mnt[rlen] != '/')
+        if (strcmp(m->fstype, "cgroup") || mode == CG_UNIFIED || strncmp(m->mnt, root, rlen) ||
+            m->mnt[rlen] != '/')
             continue;
-        field(sep + 3, 2, &s, &n);  /* super options: rw,cpu,cpuacct */
-        autofree char *opts = cg_strndup(s, n);
-        char ctrls[160] = "";
+        char ctrls[160] = "";   /* super options: rw,cpu,cpuacct */
         for (int i = 0; v1_controllers[i]; i++) {
-            if (lists_meet(opts, v1_controllers[i])) {
+            if (lists_meet(m->super_opts, v1_controllers[i])) {
                 size_t cl = strlen(ctrls);
                 snprintf(ctrls + cl, sizeof ctrls - cl, "%s%s", cl ? "," : "", v1_controllers[i]);
             }
         }
         if (*ctrls)  /* named hierarchies (name=systemd) hold no controller */
-            host_add(host, mnt, mroot, ctrls, false);
+            host_add(host, m->mnt, m->root, ctrls, false);
     }
+    mountinfo_free(&mi);
     if (mode != CG_LEGACY && host->v2 < 0)
         return cerr_set(e, ENOENT, "cgroup2 mount %s not found in /proc/self/mountinfo", v2_at);
     return 0;

@@ -11,12 +11,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "observe/mountinfo.h"
+#include "util/mountinfo.h"
 
 typedef struct {
     audit_ctx *c;
-    obs_mounts m;       /* the target's */
-    obs_mounts host;    /* the host's (PID 1 when readable, else ours) */
+    mountinfo m;       /* the target's */
+    mountinfo host;    /* the host's (PID 1 when readable, else ours) */
     char root[64];      /* /proc/PID/root: paths as the target sees them */
     bool blind;         /* root not enterable (EACCES): no look inside */
 } mctx;
@@ -40,12 +40,12 @@ static bool kernel_file_exists(const mctx *x, const char *path)
 static void ro_check(mctx *x, const char *path, const char *fstype, obs_level lvl,
                      const char *check, const char *fix, const char *why)
 {
-    const obs_mount *m = obs_mount_covering(&x->m, path);
+    const mount_entry *m = mountinfo_covering(&x->m, path);
     if (!m || strcmp(m->fstype, fstype))
         obs_add(x->c->r, OBS_PASS, "mounts", check, NULL, "%s: no %s mounted there", path, fstype);
     else if (!kernel_file_exists(x, path))
         obs_add(x->c->r, OBS_PASS, "mounts", check, NULL, "%s: absent", path);
-    else if (obs_mount_ro(m))
+    else if (mountinfo_ro(m))
         obs_add(x->c->r, OBS_PASS, "mounts", check, NULL, "%s: read-only", path);
     else
         obs_add(x->c->r, lvl, "mounts", check, fix, "%s is writable: %s", path, why);
@@ -53,10 +53,10 @@ static void ro_check(mctx *x, const char *path, const char *fstype, obs_level lv
 
 static void check_rootfs(mctx *x)
 {
-    const obs_mount *m = obs_mount_covering(&x->m, "/");
+    const mount_entry *m = mountinfo_covering(&x->m, "/");
     if (!m)
         return;
-    if (obs_mount_ro(m))
+    if (mountinfo_ro(m))
         obs_add(x->c->r, OBS_PASS, "mounts", "mount.rootfs", NULL, "root filesystem read-only");
     else
         obs_add(x->c->r, OBS_WARN, "mounts", "mount.rootfs",
@@ -66,11 +66,11 @@ static void check_rootfs(mctx *x)
 
 /* The host path a mount shows: a host mount of the same filesystem whose
  * root contains the mount's root. NULL if the host does not show it. */
-static char *host_path(const mctx *x, const obs_mount *m)
+static char *host_path(const mctx *x, const mount_entry *m)
 {
-    const obs_mount *best = NULL;
+    const mount_entry *best = NULL;
     for (size_t i = 0; i < x->host.n; i++) {
-        const obs_mount *h = &x->host.v[i];
+        const mount_entry *h = &x->host.v[i];
         size_t rl = strlen(h->root);
         if (h->major != m->major || h->minor != m->minor)
             continue;
@@ -125,10 +125,10 @@ static bool is_engine_socket(const char *path)
 
 static void check_host_paths(mctx *x)
 {
-    const obs_mount *hroot = obs_mount_covering(&x->host, "/");
+    const mount_entry *hroot = mountinfo_covering(&x->host, "/");
     int fails = 0, warns = 0, socks = 0;
     for (size_t i = 0; i < x->m.n; i++) {
-        const obs_mount *m = &x->m.v[i];
+        const mount_entry *m = &x->m.v[i];
         autofree char *hp = host_path(x, m);
         struct stat st;
         bool sock = exists_in(x, m->mnt, &st) && S_ISSOCK(st.st_mode);
@@ -156,14 +156,14 @@ static void check_host_paths(mctx *x)
             else
                 obs_add(x->c->r, OBS_FAIL, "mounts", "mount.host_root",
                         "remove the mount from mounts", "the host's / is mounted at %s (%s)",
-                        m->mnt, obs_mount_ro(m) ? "read-only" : "writable");
+                        m->mnt, mountinfo_ro(m) ? "read-only" : "writable");
             fails++;
             continue;
         }
         for (int s = 0; sensitive[s] && strcmp(m->mnt, "/"); s++) {
             if (strcmp(hp, sensitive[s]))
                 continue;
-            bool ro = obs_mount_ro(m);
+            bool ro = mountinfo_ro(m);
             obs_add(x->c->r, ro ? OBS_WARN : OBS_FAIL, "mounts", "mount.host_path",
                     "remove the mount, or add \"ro\" to its options",
                     "host %s mounted at %s (%s)", hp, m->mnt, ro ? "read-only" : "writable");
@@ -187,12 +187,12 @@ static void check_cgroupfs(mctx *x)
     int rw1 = 0, rw2 = 0, n = 0;
     char where[512] = "";
     for (size_t i = 0; i < x->m.n; i++) {
-        const obs_mount *m = &x->m.v[i];
+        const mount_entry *m = &x->m.v[i];
         bool v1 = !strcmp(m->fstype, "cgroup"), v2 = !strcmp(m->fstype, "cgroup2");
         if (!v1 && !v2)
             continue;
         n++;
-        if (obs_mount_ro(m))
+        if (mountinfo_ro(m))
             continue;
         v1 ? rw1++ : rw2++;
         size_t l = strlen(where);
@@ -214,7 +214,7 @@ static void check_cgroupfs(mctx *x)
 
 static void check_dev(mctx *x)
 {
-    const obs_mount *m = obs_mount_covering(&x->m, "/dev");
+    const mount_entry *m = mountinfo_covering(&x->m, "/dev");
     const char *fix = "a tmpfs /dev (the capsa spec default) and linux.devices for what is needed";
     bool host_dev = m && !strcmp(m->fstype, "devtmpfs");
     char dir[96], found[512] = "";
@@ -269,10 +269,10 @@ static void check_masked(mctx *x)
     char open_list[512] = "";
     bool kcore = false;
     for (int i = 0; masked[i]; i++) {
-        if (!kernel_file_exists(x, masked[i]) || obs_mount_at(&x->m, masked[i]))
+        if (!kernel_file_exists(x, masked[i]) || mountinfo_at(&x->m, masked[i]))
             continue;
         /* Only paths of a real procfs/sysfs expose anything. */
-        const obs_mount *m = obs_mount_covering(&x->m, masked[i]);
+        const mount_entry *m = mountinfo_covering(&x->m, masked[i]);
         if (!m || (strcmp(m->fstype, "proc") && strcmp(m->fstype, "sysfs")))
             continue;
         kcore |= !strcmp(masked[i], "/proc/kcore");
@@ -288,8 +288,8 @@ static void check_masked(mctx *x)
     char rw[256] = "";
     static const char *const ro_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", NULL};
     for (int i = 0; ro_paths[i]; i++) {
-        const obs_mount *m = obs_mount_covering(&x->m, ro_paths[i]);
-        if (!m || strcmp(m->fstype, "proc") || obs_mount_ro(m) ||
+        const mount_entry *m = mountinfo_covering(&x->m, ro_paths[i]);
+        if (!m || strcmp(m->fstype, "proc") || mountinfo_ro(m) ||
             !kernel_file_exists(x, ro_paths[i]))
             continue;
         size_t l = strlen(rw);
@@ -318,14 +318,14 @@ void audit_mounts(audit_ctx *c)
     mctx x = {.c = c};
     capsa_err e;
     snprintf(x.root, sizeof x.root, "/proc/%d/root", (int)c->p->pid);
-    if (obs_mounts_read(c->p->pid, &x.m, &e) < 0) {
+    if (mountinfo_read(c->p->pid, &x.m, &e) < 0) {
         obs_add(c->r, OBS_SKIP, "mounts", "mounts", NULL, "%s", e.msg);
         return;
     }
     struct stat st;
     x.blind = stat(x.root, &st) < 0 && errno != ENOENT;
-    if (!pid1_is_host() || obs_mounts_read(1, &x.host, &e) < 0)
-        obs_mounts_read(getpid(), &x.host, &e);
+    if (!pid1_is_host() || mountinfo_read(1, &x.host, &e) < 0)
+        mountinfo_read(getpid(), &x.host, &e);
     check_rootfs(&x);
     check_host_paths(&x);
     ro_check(&x, "/proc/sys", "proc", OBS_FAIL, "mount.proc_sys",
@@ -338,6 +338,6 @@ void audit_mounts(audit_ctx *c)
     check_cgroupfs(&x);
     check_dev(&x);
     check_masked(&x);
-    obs_mounts_free(&x.m);
-    obs_mounts_free(&x.host);
+    mountinfo_free(&x.m);
+    mountinfo_free(&x.host);
 }

@@ -182,21 +182,3 @@ int send_with_fd(int sock, const void *data, size_t len, int fd)
     while (w < 0 && errno == EINTR);
     return w < 0 ? -errno : 0;
 }
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-char *mountinfo_unescape(const char *s, size_t n)
-{
-    char *o = xmalloc(n + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-            s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-            o[j++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            o[j++] = s[i];
-        }
-    }
-    o[j] = 0;
-    return o;
-}

@@ -24,8 +24,6 @@ int fs_mkdir_p(const char *path, mode_t mode, capsa_err *e);
 /* rm -rf of a directory tree that capsa owns (no mount crossing). */
 int fs_rm_rf(const char *path, capsa_err *e);
 int write_all(int fd, const void *buf, size_t len);
-/* A /proc/PID/mountinfo field (n bytes) with its \ooo escapes decoded; malloc'd. */
-char *mountinfo_unescape(const char *s, size_t n);
 /* sendmsg of data with fd attached (SCM_RIGHTS); 0 or -errno. */
 int send_with_fd(int sock, const void *data, size_t len, int fd);
 

@@ -18,7 +18,7 @@
 #include "observe/caps.h"
 #include "observe/check.h"
 #include "observe/limits.h"
-#include "observe/mountinfo.h"
+#include "util/mountinfo.h"
 #include "observe/observe_stats.h"
 #include "observe/procinfo.h"
 #include "observe/report.h"
@@ -122,27 +122,27 @@ static void test_mountinfo(void **st)
         "120 92 0:60 / /mnt/with\\040space rw - tmpfs tmpfs rw\n"
         "121 92 0:61 / /proc rw - tmpfs over rw\n"
         "garbage line\n";
-    obs_mounts m;
-    obs_mounts_parse(t, &m);
+    mountinfo m;
+    mountinfo_parse(t, &m);
     assert_int_equal(m.n, 6);
     assert_int_equal(m.v[0].major, 254);
     assert_string_equal(m.v[0].root, "/tmp/b/rootfs");
     assert_string_equal(m.v[0].fstype, "ext4");
     assert_string_equal(m.v[4].mnt, "/mnt/with space");
-    assert_true(obs_mount_ro(&m.v[0]));
-    assert_false(obs_mount_ro(&m.v[1]));
-    const obs_mount *c = obs_mount_covering(&m, "/proc/sys/kernel/core_pattern");
+    assert_true(mountinfo_ro(&m.v[0]));
+    assert_false(mountinfo_ro(&m.v[1]));
+    const mount_entry *c = mountinfo_covering(&m, "/proc/sys/kernel/core_pattern");
     assert_non_null(c);
     assert_string_equal(c->mnt, "/proc/sys");
-    c = obs_mount_covering(&m, "/procfoo");  /* a prefix is not a parent dir */
+    c = mountinfo_covering(&m, "/procfoo");  /* a prefix is not a parent dir */
     assert_string_equal(c->mnt, "/");
-    c = obs_mount_covering(&m, "/proc/self");  /* stacked: the last one is on top */
+    c = mountinfo_covering(&m, "/proc/self");  /* stacked: the last one is on top */
     assert_string_equal(c->fstype, "tmpfs");
-    assert_non_null(obs_mount_at(&m, "/proc/keys"));
-    assert_null(obs_mount_at(&m, "/proc/kcore"));
-    assert_true(obs_opt_has("ro,nosuid", "nosuid"));
-    assert_false(obs_opt_has("ro,nosuidx", "nosuid"));
-    obs_mounts_free(&m);
+    assert_non_null(mountinfo_at(&m, "/proc/keys"));
+    assert_null(mountinfo_at(&m, "/proc/kcore"));
+    assert_true(mountinfo_opt_has("ro,nosuid", "nosuid"));
+    assert_false(mountinfo_opt_has("ro,nosuidx", "nosuid"));
+    mountinfo_free(&m);
 }
 
 static void test_devices_list(void **st)

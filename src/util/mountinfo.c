@@ -1,5 +1,5 @@
 /* Parsing /proc/PID/mountinfo. */
-#include "observe/mountinfo.h"
+#include "util/mountinfo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +7,24 @@
 #include <string.h>
 
 #include "util/fs.h"
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static char *mountinfo_unescape(const char *s, size_t n)
+{
+    char *o = xmalloc(n + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+            s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+            o[j++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            o[j++] = s[i];
+        }
+    }
+    o[j] = 0;
+    return o;
+}
 
 
 /* The idx-th space-separated field of line (len bytes). */
@@ -28,7 +46,7 @@ static bool field(const char *line, size_t len, int idx, const char **s, size_t 
     return true;
 }
 
-static bool parse_line(const char *l, size_t len, obs_mount *m)
+static bool parse_line(const char *l, size_t len, mount_entry *m)
 {
     const char *sep = NULL;
     for (size_t i = 0; i + 3 <= len; i++)
@@ -58,12 +76,12 @@ static bool parse_line(const char *l, size_t len, obs_mount *m)
     return true;
 }
 
-void obs_mounts_parse(const char *text, obs_mounts *out)
+void mountinfo_parse(const char *text, mountinfo *out)
 {
     memset(out, 0, sizeof *out);
     for (const char *l = text; l && *l;) {
         const char *nl = strchrnul(l, '\n');
-        obs_mount m = {0};
+        mount_entry m = {0};
         if (parse_line(l, (size_t)(nl - l), &m)) {
             out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
             out->v[out->n++] = m;
@@ -72,7 +90,7 @@ void obs_mounts_parse(const char *text, obs_mounts *out)
     }
 }
 
-int obs_mounts_read(pid_t pid, obs_mounts *out, capsa_err *e)
+int mountinfo_read(pid_t pid, mountinfo *out, capsa_err *e)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/mountinfo", (int)pid);
@@ -82,14 +100,14 @@ int obs_mounts_read(pid_t pid, obs_mounts *out, capsa_err *e)
     int r = fs_read(path, &text, &len, e);
     if (r < 0)
         return r;
-    obs_mounts_parse(text, out);
+    mountinfo_parse(text, out);
     return 0;
 }
 
-void obs_mounts_free(obs_mounts *m)
+void mountinfo_free(mountinfo *m)
 {
     for (size_t i = 0; i < m->n; i++) {
-        obs_mount *x = &m->v[i];
+        mount_entry *x = &m->v[i];
         free(x->root);
         free(x->mnt);
         free(x->opts);
@@ -111,9 +129,9 @@ static bool serves(const char *mp, const char *path)
     return !strncmp(mp, path, l) && (path[l] == '/' || !path[l]);
 }
 
-const obs_mount *obs_mount_covering(const obs_mounts *m, const char *path)
+const mount_entry *mountinfo_covering(const mountinfo *m, const char *path)
 {
-    const obs_mount *best = NULL;
+    const mount_entry *best = NULL;
     size_t best_len = 0;
     for (size_t i = 0; i < m->n; i++) {
         size_t l = strlen(m->v[i].mnt);
@@ -125,16 +143,16 @@ const obs_mount *obs_mount_covering(const obs_mounts *m, const char *path)
     return best;
 }
 
-const obs_mount *obs_mount_at(const obs_mounts *m, const char *path)
+const mount_entry *mountinfo_at(const mountinfo *m, const char *path)
 {
-    const obs_mount *top = NULL;
+    const mount_entry *top = NULL;
     for (size_t i = 0; i < m->n; i++)
         if (!strcmp(m->v[i].mnt, path))
             top = &m->v[i];
     return top;
 }
 
-bool obs_opt_has(const char *opts, const char *opt)
+bool mountinfo_opt_has(const char *opts, const char *opt)
 {
     size_t ol = strlen(opt);
     for (const char *p = opts; p && *p;) {
@@ -148,7 +166,7 @@ bool obs_opt_has(const char *opts, const char *opt)
     return false;
 }
 
-bool obs_mount_ro(const obs_mount *m)
+bool mountinfo_ro(const mount_entry *m)
 {
-    return obs_opt_has(m->opts, "ro");
+    return mountinfo_opt_has(m->opts, "ro");
 }
