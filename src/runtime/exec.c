@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "util/units.h"
 #include "linux/linux.h"
 #include "linux/seccomp_filter.h"
 #include "runtime/container.h"
@@ -50,30 +51,15 @@ static int pass_seccomp_fd(pid_t pid, int fd, void *arg, capsa_err *e)
 
 /* uid[:gid], digits only: anything else is an error, never a guess
  * (CVE-2026-30892 was a lenient parser running the process as someone else). */
-static bool digit_first(const char *s)
-{
-    return *s >= '0' && *s <= '9';
-}
-
 static int parse_user(const char *s, spec_user *u, capsa_err *e)
 {
-    char *end;
-    if (!digit_first(s))
+    uint32_t uid, gid;
+    bool has_gid;
+    if (units_parse_user(s, &uid, &gid, &has_gid) < 0)
         return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
-    errno = 0;
-    unsigned long uid = strtoul(s, &end, 10);
-    if (errno || end == s || (*end && *end != ':') || uid > UINT32_MAX || s[0] == '-')
-        return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
-    u->uid = (uint32_t)uid;
-    if (*end == ':') {
-        const char *g = end + 1;
-        if (!digit_first(g))
-            return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
-        unsigned long gid = strtoul(g, &end, 10);
-        if (errno || end == g || *end || gid > UINT32_MAX || g[0] == '-')
-            return cerr_set(e, EINVAL, "--user \"%s\": expected UID[:GID] as numbers", s);
-        u->gid = (uint32_t)gid;
-    }
+    u->uid = uid;
+    if (has_gid)
+        u->gid = gid;
     return 0;
 }
 
@@ -87,12 +73,10 @@ static int parse_gids(const char *s, spec_user *u, capsa_err *e)
     autofree char *copy = xstrdup(s);
     char *save = NULL;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        char *end;
-        errno = 0;
-        unsigned long g = strtoul(t, &end, 10);
-        if (!digit_first(t) || errno || *end || end == t || g > UINT32_MAX || t[0] == '-')
+        uint32_t g;
+        if (units_parse_id(t, &g) < 0)
             return cerr_set(e, EINVAL, "--additional-gids: \"%s\" is not a group id", t);
-        u->additional_gids[u->n_additional_gids++] = (uint32_t)g;
+        u->additional_gids[u->n_additional_gids++] = g;
     }
     return 0;
 }

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/units.h"
+
 static json_t *caps_of(json_t *p)
 {
     json_t *c = json_object_get(p, "capabilities");
@@ -103,18 +105,12 @@ static int tmpfs_flag(json_t *mounts, const char *v, capsa_err *e)
 
 static int user_flag(json_t *p, const char *v, capsa_err *e)
 {
-    unsigned long uid, gid;
-    char *end;
-    if (*v < '0' || *v > '9')
-        return cerr_set(e, EINVAL, "--user %s: expected UID[:GID] as numbers", v);
-    uid = strtoul(v, &end, 10);
-    gid = uid;
-    if (*end == ':' && end[1] >= '0' && end[1] <= '9')
-        gid = strtoul(end + 1, &end, 10);
-    if (*end || uid > UINT32_MAX || gid > UINT32_MAX)
+    uint32_t uid, gid;
+    bool has_gid;
+    if (units_parse_user(v, &uid, &gid, &has_gid) < 0)
         return cerr_set(e, EINVAL, "--user %s: expected UID[:GID] as numbers", v);
     json_object_set_new(p, "user", json_pack("{s:I, s:I}", "uid", (json_int_t)uid, "gid",
-                                             (json_int_t)gid));
+                                             (json_int_t)(has_gid ? gid : uid)));
     return 0;
 }
 

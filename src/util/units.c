@@ -83,6 +83,44 @@ int units_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
+/* One id: digits only (no sign, no space), at most UINT32_MAX; *end after it. */
+static int parse_id(const char *s, uint32_t *out, const char **end)
+{
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    char *e;
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 10);
+    if (errno || v > UINT32_MAX)
+        return -EINVAL;
+    *out = (uint32_t)v;
+    *end = e;
+    return 0;
+}
+
+int units_parse_id(const char *s, uint32_t *id)
+{
+    const char *end;
+    return !s || parse_id(s, id, &end) < 0 || *end ? -EINVAL : 0;
+}
+
+int units_parse_user(const char *s, uint32_t *uid, uint32_t *gid, bool *has_gid)
+{
+    const char *end;
+    uint32_t u, g = 0;
+    if (!s || parse_id(s, &u, &end) < 0)
+        return -EINVAL;
+    bool has = *end == ':';
+    if (has && parse_id(end + 1, &g, &end) < 0)
+        return -EINVAL;
+    if (*end)
+        return -EINVAL;
+    *uid = u;
+    *gid = g;
+    *has_gid = has;
+    return 0;
+}
+
 int units_parse_duration(const char *s, uint64_t *ns)
 {
     static const struct { const char *name; double ns; } units[] = {

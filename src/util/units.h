@@ -14,6 +14,11 @@
 int units_parse_size(const char *s, int64_t *out);
 /* A whole decimal number in [min, max]. 0 or -EINVAL / -ERANGE. */
 int units_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+/* "UID" or "UID:GID", decimal ids up to 2^32-1 (--user of spec and exec);
+ * *has_gid says whether GID was given. 0 or -EINVAL. */
+int units_parse_user(const char *s, uint32_t *uid, uint32_t *gid, bool *has_gid);
+/* One such id, the whole string. 0 or -EINVAL. */
+int units_parse_id(const char *s, uint32_t *id);
 /* Go time.ParseDuration subset: sequence of NUMBER UNIT with units ns, us,
  * ms, s, m, h (fractions allowed); result in nanoseconds. */
 int units_parse_duration(const char *s, uint64_t *ns);

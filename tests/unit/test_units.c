@@ -66,6 +66,33 @@ static void test_cpu_lists(void **state)
         assert_false(units_cpu_list_valid(bad[i]));
 }
 
+static void test_users(void **state)
+{
+    (void)state;
+    uint32_t uid = 7, gid = 7, id;
+    bool has = true;
+    assert_int_equal(units_parse_user("1000", &uid, &gid, &has), 0);
+    assert_int_equal(uid, 1000);
+    assert_false(has);
+    assert_int_equal(units_parse_user("0:4294967295", &uid, &gid, &has), 0);
+    assert_int_equal(uid, 0);
+    assert_int_equal(gid, 4294967295u);
+    assert_true(has);
+    static const char *const bad[] = {"", "-1", "+1", " 1", "1 ", "1:", ":1", "1:-2", "1:2:3",
+                                      "4294967296", "1:4294967296", "root", "1:wheel",
+                                      "99999999999999999999", NULL};
+    for (int i = 0; bad[i]; i++) {
+        uid = gid = 7;
+        if (units_parse_user(bad[i], &uid, &gid, &has) != -EINVAL)
+            fail_msg("accepted --user \"%s\"", bad[i]);
+        assert_int_equal(uid, 7);
+    }
+    assert_int_equal(units_parse_id("65534", &id), 0);
+    assert_int_equal(id, 65534);
+    assert_int_equal(units_parse_id("1:2", &id), -EINVAL);
+    assert_int_equal(units_parse_id("", &id), -EINVAL);
+}
+
 static void test_format_size(void **state)
 {
     (void)state;
@@ -131,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_cpu_lists),
+        cmocka_unit_test(test_users),
         cmocka_unit_test(test_format_size),
         cmocka_unit_test(test_resources),
     };
