@@ -2,7 +2,6 @@
 #include "linux/linux.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -94,13 +93,11 @@ int linux_exec(const exec_cfg *cfg, pid_t *pid, capsa_err *e)
                      .on_console_fd = cfg->on_console_fd, .arg = cfg->arg, .until_ready = false};
     exec_cfg copy = *cfg, *c = &copy;
     /* One fork instead of two: the runtime enters init's pid namespace for its
-     * children only (pid_for_children; it stays where it is itself, and goes
-     * back once the process is made), so the process is born inside it. Not
+     * children only (pid_for_children; it stays where it is itself, and makes
+     * no other process after this one), so the process is born inside it. Not
      * with a time namespace to enter, which is only taken at exec. */
     c->init_pidfd = -1;
-    autoclose int own = -1;
-    if (!ns_differs(c->init_pid, "time") && ns_differs(c->init_pid, "pid") &&
-        (own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) >= 0) {
+    if (!ns_differs(c->init_pid, "time") && ns_differs(c->init_pid, "pid")) {
         int pidfd = (int)syscall(SYS_pidfd_open, c->init_pid, 0);
         if (pidfd >= 0 && setns(pidfd, CLONE_NEWPID) == 0) {
             c->born_inside = true;
@@ -113,9 +110,5 @@ int linux_exec(const exec_cfg *cfg, pid_t *pid, capsa_err *e)
     r = run_stages(exec_stage1, c, c->on_child, c->join, &pc, pid, e);
     if (c->init_pidfd >= 0)
         close(c->init_pidfd);
-    /* Back to our own pid namespace for any later child (LeakSanitizer's
-     * tracer at exit, for one, must see us). */
-    if (c->born_inside && setns(own, CLONE_NEWPID) < 0 && r == 0)
-        r = cerr_sys(e, errno, "return to the runtime's own pid namespace");
     return r;
 }
