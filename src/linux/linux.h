@@ -71,8 +71,6 @@ typedef struct {
     int (*on_seccomp_fd)(pid_t pid, int fd, void *arg, capsa_err *e);
     int (*on_console_fd)(int fd, void *arg, capsa_err *e);
     void *arg;
-    bool born_inside;         /* set by linux_exec: no second fork */
-    int init_pidfd;           /* set by linux_exec when born_inside */
 } exec_cfg;
 
 /* Returns once the process has exec'd (or failed, with the step in the error). */

@@ -208,7 +208,7 @@ int run_stages(void (*stage1)(const void *, int), const void *arg,
     }
     close(sv[1]);
     autoclose int sock = sv[0];
-    *final = pc->child_is_final ? child : 0;
+    *final = 0;
     int r = place_child(child, placed, join, on_child, pc->arg, e);
     if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
         r = cerr_sys(e, EPIPE, "start container setup");
@@ -219,9 +219,8 @@ int run_stages(void (*stage1)(const void *, int), const void *arg,
         if (*final > 0)
             kill(*final, SIGKILL);
     }
-    /* the final process is left for the caller to wait for */
     int st;
-    while ((r < 0 || !pc->child_is_final) && waitpid(child, &st, 0) < 0 && errno == EINTR)
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR)
         ;
     return r;
 }

@@ -17,7 +17,6 @@ typedef struct {
     int (*on_console_fd)(int fd, void *arg, capsa_err *e);
     void *arg;
     bool until_ready;      /* create: stop at READY; exec: stop at EOF */
-    bool child_is_final;   /* exec born in the pid namespace: stage1 is the final process */
 } parent_cfg;
 
 /* Only stdio, the preserved fds and `keep` survive (close_range between them). */
