@@ -208,3 +208,47 @@ def test_created_init_runs_from_sealed_copy(sec, way):
     exe, maps = _created_init_exe(sec, env=env)
     assert os.path.realpath(exe) == os.path.realpath(CAPSA)
     assert maps, "control: the host binary should be mapped"
+
+
+def _exec_window(sec, enter):
+    """A container with CAP_SYS_PTRACE watches for new processes in its pid
+    namespace and reads a host-only file through /proc/PID/root, while
+    enter(cid, init_pid) puts processes into it from the host."""
+    ct = sec.ct
+    marker = os.path.join(ct.tmp, f"host-only-{os.getpid()}")
+    token = f"HOST-ONLY-{os.getpid()}-{time.monotonic_ns()}"
+    with open(marker, "w") as f:
+        f.write(token + "\n")
+    b = sec.bundle(["/bin/attack", "proc_root_read", "8000", marker], off=["cap:CAP_SYS_PTRACE"])
+    out = os.path.join(b.path, "attacker.out")
+    r = run_raw(["--root", ct.root, "create", "--bundle", b.path, b.id], stdout_path=out)
+    assert r.returncode == 0, r.stderr
+    ct.start(b.id)
+    pid = ct.state(b.id)["pid"]
+    for _ in range(100):
+        enter(b.id, pid)
+        with open(out) as f:
+            if "RESULT" in f.read():
+                break
+    text = _result_line(out, timeout=15)
+    ct.capsa("delete", "--force", b.id, check=True)
+    return Result(0, text, "", "proc_root_read"), token
+
+
+def test_exec_process_never_in_the_container_with_the_host_root(sec):
+    """`capsa exec`: the process appears in the container's pid namespace only
+    once it is in all the container's namespaces; before that it still has the
+    host's root and mounts, and a container process with CAP_SYS_PTRACE could
+    read and write host files through /proc/PID/root (no ptrace call needed).
+    Control: a process that enters only the pid namespace (nsenter --pid, the
+    order a one-fork exec would have) is caught and the host file read."""
+    res, token = _exec_window(sec, lambda cid, pid: sec.ct.capsa("exec", cid, "/bin/true"))
+    res.assert_blocked("ETIMEDOUT", step="find-host-root")
+    assert token not in res.stdout
+
+    def pid_ns_only(cid, pid):
+        # (killed with the namespace once the attacker, its pid 1, is done)
+        subprocess.run(["nsenter", "-t", str(pid), "--pid", "--", "sleep", "0.05"])
+    res, token = _exec_window(sec, pid_ns_only)
+    res.assert_ok()
+    assert token in res.stdout, res

@@ -85,7 +85,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static inline void usage_error(c
     X(reboot) X(swapon) X(syslog) X(ptrace_child) X(vm_readv) X(getppid)                  \
     X(write_same) X(open_wr) X(read) X(list) X(stat) X(mknod_blk) X(fds) X(whoami)        \
     X(gethandle) X(shocker) X(release_agent_userns) X(release_agent_direct)               \
-    X(chroot_escape) X(exe_overwrite) X(runtime_exe) X(runtime_ptrace)
+    X(chroot_escape) X(exe_overwrite) X(runtime_exe) X(runtime_ptrace) X(proc_root_read)
 
 #define DECLARE(n) int attack_##n(int argc, char **argv);
 ATTACKS(DECLARE)

