@@ -498,20 +498,33 @@ out:
 
 /* Remove, deepest first, the lines of `made` that are parents of `dir`, while
  * they are empty. */
-static void rmdir_made(const char *made, const char *dir)
+static int by_depth_desc(const void *a, const void *b)
+{
+    size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+    return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Remove, deepest first, the lines of `made` that are parents of `dir` below
+ * `base` (nothing at or above the runtime's own cgroup, whatever the file
+ * says), while they are empty. One already gone does not stop the others. */
+static void rmdir_made(const char *made, const char *base, const char *dir)
 {
     if (!made)
         return;
     cg_strv v = {0};
+    size_t blen = strlen(base);
     for (const char *p = made; *p;) {
         size_t n = strcspn(p, "\n");
         autofree char *line = cg_strndup(p, n);
-        if (n && !strncmp(dir, line, n) && dir[n] == '/')
+        if (n > blen && !strncmp(dir, line, n) && dir[n] == '/' && line[blen] == '/' &&
+            !strncmp(line, base, blen))
             cg_strv_add(&v, line);
         p += n + (p[n] == '\n');
     }
-    for (size_t i = v.n; i-- > 0;)
-        if (rmdir(v.v[i]) < 0)
+    if (v.n)
+        qsort(v.v, v.n, sizeof *v.v, by_depth_desc);
+    for (size_t i = 0; i < v.n; i++)
+        if (rmdir(v.v[i]) < 0 && errno != ENOENT)
             break;
     cg_strv_free(&v);
 }
@@ -534,7 +547,7 @@ int cgroup_destroy(const char *path, const char *made, capsa_err *e)
         capsa_err e2;
         int r1 = cg_resolve(&host, &host.h[i], path, &base, &rel, &dir, &e2);
         if (r1 >= 0 && (r1 = cg_rmdir_tree(dir, deadline, &e2)) >= 0) {
-            rmdir_made(made, dir);
+            rmdir_made(made, base, dir);
             if (default_parent)
                 cg_rmdir_parents(base, rel);
         }

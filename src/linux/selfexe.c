@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,41 +187,73 @@ struct vma {
     int prot;
 };
 
-/* The mappings of the file (dev, ino) in /proc/self/maps, or -errno. Fails
- * with -ENOEXEC unless the code running now is one of them (under valgrind,
+struct maps_line {
+    unsigned long long start, end, off, ino;
+    unsigned maj, min;
+    char perms[8];
+};
+
+static bool maps_next(FILE *f, struct maps_line *m)
+{
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &m->start, &m->end, m->perms, &m->off,
+                   &m->maj, &m->min, &m->ino) == 7)
+            return true;
+    return false;
+}
+
+/* The mappings of the binary in /proc/self/maps, or -errno. They are the ones
+ * with the device and inode of the mapping that holds the code running now,
+ * whose inode must be the one of /proc/self/exe (its device may differ from
+ * stat's on btrfs or overlayfs); -ENOEXEC otherwise (under valgrind,
  * /proc/self/exe is the tool, not this program). */
 static int exe_vmas(const struct stat *st, struct vma *v, int max)
 {
     FILE *f = fopen("/proc/self/maps", "re");
     if (!f)
         return -errno;
-    char line[512];
-    int n = 0, r = 0;
-    bool here = false;
     uintptr_t me = (uintptr_t)&exe_vmas;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long long start, end, off, ino;
-        unsigned maj, min;
-        char perms[8];
-        if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &off, &maj,
-                   &min, &ino) != 7)
-            continue;
-        if (ino != st->st_ino || makedev(maj, min) != st->st_dev)
+    struct maps_line m, self = {0};
+    bool here = false;
+    while (!here && maps_next(f, &m))
+        if (me >= m.start && me < m.end) {
+            self = m;
+            here = true;
+        }
+    if (!here || self.ino != st->st_ino) {
+        fclose(f);
+        return -ENOEXEC;
+    }
+    rewind(f);
+    int n = 0, r = 0;
+    while (maps_next(f, &m)) {
+        if (m.ino != self.ino || m.maj != self.maj || m.min != self.min)
             continue;
         if (n == max) {
             r = -E2BIG;
             break;
         }
-        v[n++] = (struct vma){.start = (uintptr_t)start, .end = (uintptr_t)end, .off = off,
-                              .prot = (perms[0] == 'r' ? PROT_READ : 0) |
-                                      (perms[1] == 'w' ? PROT_WRITE : 0) |
-                                      (perms[2] == 'x' ? PROT_EXEC : 0)};
-        here = here || (me >= start && me < end);
+        v[n++] = (struct vma){.start = (uintptr_t)m.start, .end = (uintptr_t)m.end, .off = m.off,
+                              .prot = (m.perms[0] == 'r' ? PROT_READ : 0) |
+                                      (m.perms[1] == 'w' ? PROT_WRITE : 0) |
+                                      (m.perms[2] == 'x' ? PROT_EXEC : 0)};
     }
     fclose(f);
-    if (r == 0 && !here)
-        r = -ENOEXEC;
     return r < 0 ? r : n;
+}
+
+/* Relocations in code (DT_TEXTREL) would make code pages differ from the file:
+ * the swap skips comparing code, so it refuses such a binary (capsa is linked
+ * with -z text; this guards against a build that dropped the flag). */
+extern ElfW(Dyn) _DYNAMIC[] __attribute__((weak));
+
+static bool text_relocated(void)
+{
+    for (const ElfW(Dyn) *d = _DYNAMIC; d && d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_TEXTREL || (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL)))
+            return true;
+    return false;
 }
 
 /* One mapping of the binary onto the copy: map the copy's bytes elsewhere,
@@ -235,10 +268,13 @@ static int swap_vma(const struct vma *v, int memfd)
      * is never written (the binary is linked with -z text: no relocations in
      * it), so only data and relocated read-only data are compared. */
     const char *live = (const char *)v->start;
-    bool written = (v->prot & PROT_READ) && !(v->prot & PROT_EXEC);
+    bool written = (v->prot & PROT_READ) && (!(v->prot & PROT_EXEC) || (v->prot & PROT_WRITE));
     for (size_t o = 0; written && o < len; o += pg)
         if (memcmp(tmp + o, live + o, pg))
             memcpy(tmp + o, live + o, pg);
+    /* mremap unmaps the target before it moves the pages there; should the
+     * move itself then fail (out of memory), the original is gone and the
+     * process dies on its next touch of it. It cannot be made atomic. */
     if (mprotect(tmp, len, v->prot) < 0 ||
         mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)v->start) == MAP_FAILED)
         goto fail;
@@ -296,7 +332,7 @@ int selfexe_swap(void)
 {
     if (sanitizer)
         return -ENOTSUP;
-    if (fault_is("no-swap"))
+    if (fault_is("no-swap") || text_relocated())
         return -ENOTSUP;
     autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (exefd < 0)
