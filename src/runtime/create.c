@@ -40,18 +40,17 @@ struct spawn_arg {
     cgroup_join join;        /* init cloned in one go: joins by itself */
     spawn_join sj;
     int dirfd;               /* the state directory, for cgroup.made */
+    char *made;              /* the parent cgroups cgroup_setup made */
 };
 
 /* cgroup_setup, keeping in the state directory which parents it made (for
- * delete); if that cannot be kept, the cgroup is undone at once. */
+ * delete). If that cannot be kept, create fails and removes them itself, from
+ * a->made, once its processes are gone. */
 static int setup_cgroup(struct spawn_arg *a, pid_t pid, capsa_err *e)
 {
-    autofree char *made = NULL;
-    int r = cgroup_setup(a->path, a->res, pid, &made, e);
-    if (r == 0 && made && (r = state_write_cgroup_made(a->dirfd, made, e)) < 0) {
-        capsa_err ignore;
-        cgroup_destroy(a->path, made, &ignore);
-    }
+    int r = cgroup_setup(a->path, a->res, pid, &a->made, e);
+    if (r == 0 && a->made)
+        r = state_write_cgroup_made(a->dirfd, a->made, e);
     return r;
 }
 
@@ -356,6 +355,8 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     if (r < 0) {
         capsa_err ignore;
         ct_destroy(c, dirfd, id, &st, &ignore);
+        if (cga.made && st.cgroup_path)   /* in case cgroup.made could not be written */
+            cgroup_destroy(st.cgroup_path, cga.made, &ignore);
         /* A failed create still ends the lifecycle with poststop (runtime-spec). */
         if (s->hooks.poststop.n) {
             autofree char *state = state_oci_json(&st, "stopped", false);
@@ -372,6 +373,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
             close(idfds[i]);
     mount_set_idmap_fds(NULL, 0);
     cgroup_join_close(&cga.join);
+    free(cga.made);
     free(st.created);
     free(st.cgroup_path);
     close(dirfd);
