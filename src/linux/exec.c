@@ -73,5 +73,5 @@ int linux_exec(const exec_cfg *c, pid_t *pid, capsa_err *e)
         return r;
     parent_cfg pc = {.l = c->l, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = false};
-    return run_stages(exec_stage1, c, c->on_child, c->join, &pc, pid, e);
+    return run_child(0, exec_stage1, c, c->on_child, c->join, &pc, false, pid, e);
 }

@@ -286,12 +286,11 @@ void linux_init_continue(const spawn_cfg *c, int sock)
 
 static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final, capsa_err *e);
 
-static __attribute__((noreturn)) void direct_init(const spawn_cfg *c, int sock)
+/* Init cloned in one go, already in its cgroups (run_child). */
+static void direct_init(const void *arg, int sock)
 {
+    const spawn_cfg *c = arg;
     capsa_err e = {0};
-    /* first of all: into the container's cgroups (before its exec is charged) */
-    if (join_first(c->join, &e) < 0)
-        sync_die(sock, &e);
     unblock_all_signals();
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     /* dies with the runtime while it is being set up (cleared before READY) */
@@ -337,34 +336,7 @@ static int run_direct_fds(const spawn_cfg *c, const parent_cfg *pc, pid_t *final
     for (int t = 0; t < NS__COUNT; t++)
         if (t != NS_CGROUP && want_new(l, (enum spec_ns_type)t))
             flags |= spec_ns_clone_flag((enum spec_ns_type)t);
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return cerr_sys(e, errno, "socketpair");
-    bool placed;
-    pid_t child = clone_into(flags, c->join, &placed);
-    if (child < 0) {
-        close(sv[0]);
-        close(sv[1]);
-        return cerr_sys(e, errno, "create namespaces");
-    }
-    if (child == 0) {
-        close(sv[0]);
-        direct_init(c, sv[1]);
-    }
-    close(sv[1]);
-    autoclose int sock = sv[0];
-    *final = child;
-    int r = place_child(child, placed, c->join, c->on_child, pc->arg, e);
-    if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
-        r = cerr_sys(e, EPIPE, "start container setup");
-    if (r == 0)
-        r = parent_loop(sock, child, pc, final, e);
-    if (r < 0) {
-        kill(child, SIGKILL);
-        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    return r;
+    return run_child(flags, direct_init, c, c->on_child, c->join, pc, true, final, e);
 }
 
 int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
@@ -377,5 +349,5 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
     if (linux_spawn_one_clone(c->s))
         return run_direct(c, &pc, init_pid, e);
-    return run_stages(spawn_stage1, c, c->on_child, NULL, &pc, init_pid, e);
+    return run_child(0, spawn_stage1, c, c->on_child, NULL, &pc, false, init_pid, e);
 }

@@ -184,31 +184,32 @@ int place_child(pid_t child, bool placed, const spawn_join *join,
     return on_child ? on_child(child, arg, e) : 0;
 }
 
-int run_stages(void (*stage1)(const void *, int), const void *arg,
-                      int (*on_child)(pid_t, void *, capsa_err *), const spawn_join *join,
-                      const parent_cfg *pc, pid_t *final, capsa_err *e)
+int run_child(int flags, void (*fn)(const void *, int), const void *arg,
+              int (*on_child)(pid_t, void *, capsa_err *), const spawn_join *join,
+              const parent_cfg *pc, bool child_is_init, pid_t *final, capsa_err *e)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return cerr_sys(e, errno, "socketpair");
     bool placed;
-    pid_t child = clone_into(0, join, &placed);
+    pid_t child = clone_into(flags, join, &placed);
     if (child < 0) {
         close(sv[0]);
         close(sv[1]);
-        return cerr_sys(e, errno, "fork");
+        return cerr_sys(e, errno, flags ? "create namespaces" : "fork");
     }
     if (child == 0) {
         close(sv[0]);
         capsa_err ce = {0};
+        /* first of all: into the container's cgroups (before anything is charged) */
         if (join_first(join, &ce) < 0)
             sync_die(sv[1], &ce);
-        stage1(arg, sv[1]);
+        fn(arg, sv[1]);
         _exit(1);
     }
     close(sv[1]);
     autoclose int sock = sv[0];
-    *final = 0;
+    *final = child_is_init ? child : 0;
     int r = place_child(child, placed, join, on_child, pc->arg, e);
     if (r == 0 && sync_send(sock, MSG_GO, 0, NULL) < 0)
         r = cerr_sys(e, EPIPE, "start container setup");
@@ -216,12 +217,12 @@ int run_stages(void (*stage1)(const void *, int), const void *arg,
         r = parent_loop(sock, child, pc, final, e);
     if (r < 0) {
         kill(child, SIGKILL);
-        if (*final > 0)
+        if (*final > 0 && *final != child)
             kill(*final, SIGKILL);
     }
-    int st;
-    while (waitpid(child, &st, 0) < 0 && errno == EINTR)
-        ;
+    /* a stage is reaped here; init is left running (or was killed above) */
+    if (r < 0 || !child_is_init)
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+            ;
     return r;
 }
-

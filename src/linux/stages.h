@@ -32,10 +32,14 @@ __attribute__((noreturn)) void fork_final(int sock, int (*fn)(const void *, int,
 int parent_loop(int sock, pid_t child, const parent_cfg *pc, pid_t *final, capsa_err *e);
 /* fork/clone with namespace flags, born in join's cgroup2 dir if it has one. */
 pid_t clone_into(int flags, const spawn_join *join, bool *placed);
-/* Fork stage1 running stage1(arg, sock); the parent drives the protocol. */
-int run_stages(void (*stage1)(const void *, int), const void *arg,
-               int (*on_child)(pid_t, void *, capsa_err *), const spawn_join *join,
-               const parent_cfg *pc, pid_t *final, capsa_err *e);
+/* Fork (or clone into new namespaces: flags) a child that joins its cgroup
+ * (join_first) and runs fn(arg, sock); the parent places it and drives the
+ * protocol. child_is_init: the child is the container's init and is left
+ * running; otherwise it is a stage1 that reports the final pid (MSG_PID) and
+ * is reaped here. */
+int run_child(int flags, void (*fn)(const void *, int), const void *arg,
+              int (*on_child)(pid_t, void *, capsa_err *), const spawn_join *join,
+              const parent_cfg *pc, bool child_is_init, pid_t *final, capsa_err *e);
 /* The new process into its cgroup: in the child, join->self first thing (when
  * join); in the parent, join->by_pid unless clone3 placed it, or on_child. */
 int join_first(const spawn_join *join, capsa_err *e);
