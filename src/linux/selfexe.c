@@ -30,12 +30,18 @@
 
 extern char **environ;
 
-int selfexe_swap(void);
+static int swap_from(int exefd);
+
+/* Set once this process has swapped itself onto a sealed copy: its exe can
+ * change only by our own swap or an exec (which starts this over). */
+static bool known_sealed;
 
 static bool already_sealed(int exefd)
 {
     int seals = fcntl(exefd, F_GET_SEALS);
-    return seals >= 0 && (seals & SEALS) == SEALS;
+    bool sealed = seals >= 0 && (seals & SEALS) == SEALS;
+    known_sealed = known_sealed || sealed;
+    return sealed;
 }
 
 static int copy_all(int from, int to, off_t size)
@@ -132,6 +138,8 @@ static int copy_sealed(int exefd)
 
 bool selfexe_sealed(void)
 {
+    if (known_sealed)
+        return true;
     autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     return exefd >= 0 && already_sealed(exefd);
 }
@@ -163,7 +171,7 @@ int selfexe_ensure_sealed(int argc, char **argv)
         prctl(PR_SET_NAME, base ? base + 1 : argv[0], 0, 0, 0);
         return 0;
     }
-    if (selfexe_swap() == 0)
+    if (swap_from(exefd) == 0)
         return 0;
     int memfd = copy_sealed(exefd);
     if (memfd < 0)
@@ -328,17 +336,11 @@ static const bool sanitizer = true;  /* its own bookkeeping of mappings: keep th
 static const bool sanitizer = false;
 #endif
 
-int selfexe_swap(void)
+/* The swap, given an fd of /proc/self/exe that is not sealed yet. */
+static int swap_from(int exefd)
 {
-    if (sanitizer)
+    if (sanitizer || fault_is("no-swap") || text_relocated())
         return -ENOTSUP;
-    if (fault_is("no-swap") || text_relocated())
-        return -ENOTSUP;
-    autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    if (exefd < 0)
-        return -errno;
-    if (already_sealed(exefd))
-        return 0;
     struct stat st;
     if (fstat(exefd, &st) < 0)
         return -errno;
@@ -354,7 +356,22 @@ int selfexe_swap(void)
         if (r < 0)
             return r;  /* the mappings swapped so far hold the same bytes */
     }
-    return set_exe_file(memfd);
+    int r = set_exe_file(memfd);
+    if (r == 0)
+        known_sealed = true;
+    return r;
+}
+
+int selfexe_swap(void)
+{
+    if (known_sealed)
+        return 0;
+    if (sanitizer || fault_is("no-swap"))
+        return -ENOTSUP;
+    autoclose int exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exefd < 0)
+        return -errno;
+    return already_sealed(exefd) ? 0 : swap_from(exefd);
 }
 
 static int saved_argc;
