@@ -25,7 +25,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/capsa
 
 .PHONY: all deps demo check unit integration security clients vm install clean bench static \
-        conformance valgrind
+        conformance valgrind compat
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -71,6 +71,11 @@ security: $(BIN)
 valgrind: $(BIN)
 	CAPSA=$(abspath $(BIN)) CAPSA_VALGRIND=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration/test_valgrind.py $(PYTEST_ARGS)
 
+# Configs and command sequences that others write, run by capsa and by runc side by side
+# (tests/compat; the differences that stay are listed in docs/compat.md).
+compat: $(BIN)
+	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/compat $(PYTEST_ARGS)
+
 # podman and containerd driving capsa (tests/clients).
 clients: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/clients $(PYTEST_ARGS)
@@ -99,6 +104,7 @@ else
 	@$(MAKE) --no-print-directory security
 	@$(MAKE) --no-print-directory clients
 	@$(MAKE) --no-print-directory conformance
+	@$(MAKE) --no-print-directory compat
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory bench BENCH_ARGS="--runs 3 --seq 3 --par 3"
 	@$(MAKE) --no-print-directory integration
