@@ -93,6 +93,19 @@ static int make_dev(int rootfd, const char *path, char type, unsigned maj, unsig
     return 0;
 }
 
+static bool is_ptmx(const char *path)
+{
+    char clean[64];
+    size_t n = 0;
+    for (const char *p = path; *p && n < sizeof clean - 1; p++)
+        if (*p != '/' || n == 0 || clean[n - 1] != '/')
+            clean[n++] = *p;
+    while (n > 1 && clean[n - 1] == '/')
+        n--;
+    clean[n] = 0;
+    return !strcmp(clean, "/dev/ptmx");
+}
+
 int dev_setup(int rootfd, const spec *s, bool in_userns, bool dev_is_tmpfs, capsa_err *e)
 {
     int r;
@@ -127,6 +140,11 @@ int dev_setup(int rootfd, const spec *s, bool in_userns, bool dev_is_tmpfs, caps
     for (size_t i = 0; i < s->linux.n_devices; i++) {
         const spec_device *d = &s->linux.devices[i];
         char t = d->type == 'u' ? 'c' : d->type;
+        /* A privileged pod lists every host device, /dev/ptmx (c 5:2) too; on
+         * a /dev of our own it is the link to the container's devpts made
+         * above, as runc keeps it (runc skips /dev/ptmx in linux.devices). */
+        if (dev_is_tmpfs && is_ptmx(d->path))
+            continue;
         r = make_dev(rootfd, d->path, t, (unsigned)d->major, (unsigned)d->minor,
                      d->has_mode ? d->mode : 0666, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0,
                      in_userns, e);

@@ -369,6 +369,40 @@ void mount_set_spec_base(const spec_mount *mounts)
     mount_spec_base = mounts;
 }
 
+static bool is_dev(const char *dest)
+{
+    if (!dest || strncmp(dest, "/dev", 4))
+        return false;
+    for (dest += 4; *dest == '/'; dest++)
+        ;
+    return !*dest;
+}
+
+/* A read-only tmpfs, or a read-only /dev, is filled first (device nodes, the
+ * mount points of /dev/pts and /dev/shm, tmpcopyup, mode) and made read-only
+ * afterwards by mount_finish_ro, as runc does (runc issue 3248). */
+static bool ro_delayed(const spec_mount *m, const mount_opts *o)
+{
+    if (!(o->flags & MS_RDONLY))
+        return false;
+    return is_dev(m->destination) || (!o->bind && m->type && !strcmp(m->type, "tmpfs"));
+}
+
+int mount_finish_ro(int rootfd, const spec_mount *m, capsa_err *e)
+{
+    mount_opts o;
+    if (mount_parse_options(m->options.v, &o, e) < 0)
+        return cerr_wrap(e, "mount %s", m->destination);
+    if (m->type && !strcmp(m->type, "bind"))
+        o.bind = true;
+    if (!ro_delayed(m, &o))
+        return 0;
+    autoclose int fd = root_open(rootfd, m->destination, O_PATH, e);
+    if (fd < 0 || mount_setattr_fd(fd, MOUNT_ATTR_RDONLY, 0, false, e) < 0)
+        return cerr_wrap(e, "make %s read-only", m->destination);
+    return 0;
+}
+
 int mount_one(int rootfd, const spec_mount *m, bool in_userns, bool new_cgroupns, capsa_err *e)
 {
     mount_opts o;
@@ -377,8 +411,11 @@ int mount_one(int rootfd, const spec_mount *m, bool in_userns, bool new_cgroupns
         return cerr_wrap(e, "mount %s", m->destination);
     const char *type = m->type ? m->type : "";
     const char *src = m->source ? m->source : type;
-    if (o.bind || !strcmp(type, "bind")) {
+    if (!strcmp(type, "bind"))
         o.bind = true;
+    if (ro_delayed(m, &o))
+        o.flags &= ~(unsigned long)MS_RDONLY;
+    if (o.bind) {
         r = bind_mount(rootfd, src, m, &o, e);
     } else if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
         r = mount_cgroup(rootfd, m, &o, in_userns, new_cgroupns, e);

@@ -29,6 +29,11 @@ int mount_parse_options(char *const *opts, mount_opts *out, capsa_err *e);
 int mount_one(int rootfd, const spec_mount *m, bool in_userns, bool new_cgroupns,
               capsa_err *e);
 
+/* A read-only tmpfs or /dev is mounted read-write by mount_one so that it can
+ * be filled; this makes it read-only once the root is complete (no-op for
+ * every other mount). */
+int mount_finish_ro(int rootfd, const spec_mount *m, capsa_err *e);
+
 /* Idmapped mounts: user-namespace fds indexed like spec->mounts (-1: none),
  * created by the runtime and inherited by init. */
 void mount_set_idmap_fds(const int *fds, size_t n);

@@ -220,6 +220,9 @@ int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
     }
     if (c->before_pivot && (r = c->before_pivot(c->arg, e)) < 0)
         return r;
+    for (size_t i = 0; i < s->n_mounts; i++)
+        if ((r = mount_finish_ro(rootfd, &s->mounts[i], e)) < 0)
+            return r;
     if ((r = do_pivot(c->rootfs, c->no_pivot, e)) < 0)
         return r;
     if (s->linux.rootfs_propagation && mount(NULL, "/", NULL, prop, NULL) < 0)
