@@ -4,8 +4,9 @@
 set -eu
 PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
 libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux \
-podman conmon containerd umoci runc \
+podman conmon containerd umoci runc docker.io \
 clang llvm libclang-rt-14-dev valgrind"
+# docker.io: tests/clients/test_docker.py (a private dockerd the test starts itself).
 # clang + libclang-rt (libFuzzer, only a recommends of clang) + llvm (llvm-symbolizer):
 # make fuzz. valgrind: make valgrind.
 # The pure cgroup v2 test guest (tests/vm): qemu and a Debian kernel with its modules.
@@ -35,5 +36,15 @@ fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# docker.io's (and containerd's) maintainer scripts would start a default daemon
+# (system-wide /var/lib/docker, a docker0 bridge on 172.17/16): a policy-rc.d that
+# refuses every service start stops that. Removed afterwards only if made here.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# deps.sh: no service starts during package installation\nexit 101\n' \
+        >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    trap 'exit 130' INT TERM HUP
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -52,12 +52,16 @@ unsigned cg_needed(const spec_resources *r)
     if (r->has_pids)
         m |= CGC_BIT(CGC_PIDS);
     const spec_blkio *b = &r->blkio;
-    if (b->has_weight || b->has_leaf_weight || b->n_weight_device || b->read_bps.n ||
-        b->write_bps.n || b->read_iops.n || b->write_iops.n)
+    /* Weight 0 is "not set" (runc): Docker writes blockIO {"weight": 0} into every
+     * config, which must not need a blkio/io controller. */
+    if ((b->has_weight && b->weight) || (b->has_leaf_weight && b->leaf_weight) ||
+        b->n_weight_device || b->read_bps.n || b->write_bps.n || b->read_iops.n ||
+        b->write_iops.n)
         m |= CGC_BIT(CGC_BLKIO);
     if (r->n_hugepages)
         m |= CGC_BIT(CGC_HUGETLB);
-    if (r->has_net_class_id)
+    /* classid 0 is "not set" (runc writes net_cls.classid only when non-zero). */
+    if (r->has_net_class_id && r->net_class_id)
         m |= CGC_BIT(CGC_NET_CLS);
     if (r->n_net_priorities)
         m |= CGC_BIT(CGC_NET_PRIO);

@@ -213,8 +213,10 @@ int cg1_blkio(const char *dir, const spec_blkio *b, capsa_err *e)
         wf = "blkio.bfq.weight";
         wdf = "blkio.bfq.weight_device";
     }
-    bool want_weight = (b->has_weight && b->weight) ||
-                       (b->n_weight_device && b->weight_device);
+    bool want_weight = b->has_weight && b->weight;
+    for (size_t i = 0; i < b->n_weight_device; i++)
+        if (b->weight_device[i].has_weight && b->weight_device[i].weight)
+            want_weight = true;
     if (want_weight && !cg_has_file(dir, wf))
         return cerr_set(e, EOPNOTSUPP, "blockIO.weight: not supported by this kernel (no "
                         "blkio.weight or blkio.bfq.weight in %s; the device's I/O scheduler "

@@ -75,11 +75,14 @@ static int parse_cpu(pctx *c, json_t *o, void *arg)
     return 0;
 }
 
-/* blkioWeight in the schema: 10..1000. */
+/* blkioWeight: the schema says 10..1000, but 0 means "not set" to runc and crun,
+ * and Docker writes weight 0 into every config it makes. 1..9 is BFQ's range
+ * (blkio.bfq.weight takes 1..1000; CFQ's 10..1000 is the kernel's to refuse);
+ * above 1000 every kernel refuses the write, so runc fails too, later. */
 static int blkio_weight(pctx *c, json_t *o, const char *key, bool *has, uint16_t *out)
 {
     int64_t v;
-    int r = m_int(c, o, key, OPT, 10, 1000, &v);
+    int r = m_int(c, o, key, OPT, 0, 1000, &v);
     if (r > 0) {
         *has = true;
         *out = (uint16_t)v;
