@@ -26,6 +26,8 @@ static int exec_final(const void *arg, int sock, capsa_err *e)
         return r;
     if ((r = process_keep_fds(c->preserve_fds, e)) < 0)
         return r;
+    if ((r = process_enter_filter(c->p, c->l, e)) < 0)
+        return r;
     execve(exe, c->p->args.v, c->p->env.v);
     return cerr_sys(e, errno, "exec %s", exe);
 }
@@ -71,6 +73,7 @@ int linux_exec(const exec_cfg *c, pid_t *pid, capsa_err *e)
     int r = seccomp_prepare(&c->l->seccomp, e);
     if (r < 0)
         return r;
+    process_log_ambient(&c->p->caps);
     parent_cfg pc = {.l = c->l, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = false};
     return run_child(0, exec_stage1, c, c->on_child, c->join, &pc, false, pid, e);

@@ -3,6 +3,7 @@
  * keeps. */
 #include "linux/linux.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -11,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -21,6 +23,7 @@
 #include "linux/resolve.h"
 #include "linux/seccomp_filter.h"
 #include "linux/sync.h"
+#include "util/fault.h"
 
 /* The container's /dev/console becomes its init's terminal, as with runc. The
  * pty is bind-mounted from the verified fd, never from a /dev/pts/N path the
@@ -92,14 +95,21 @@ static int setup_terminal(const spec_process *p, int sock, bool console, capsa_e
     return sync_expect(sock, MSG_CONSOLE_DONE, e);
 }
 
-/* seccomp as late as possible, so the runtime's own setup is not filtered. With
- * SCMP_ACT_NOTIFY the listener fd goes to the parent, which hands it on. */
-static int install_seccomp(const spec_seccomp *sc, int sock, capsa_err *e)
+/* The order of the last steps (crun's and runc's rule): after the container's
+ * seccomp filter is loaded, the runtime makes no syscall of its own but the
+ * final execve, so that a profile that allows only what the program needs
+ * (an allow-list older than close_range, clone3, openat2, ...) or kills on
+ * anything else never meets the runtime's own calls. process_finish does
+ * everything that can come before; process_enter_filter loads the filter just
+ * before execve. Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a
+ * filter, so then the capabilities are set after it (capset and the ambient
+ * raises are the only calls between the filter and execve, as in runc).
+ *
+ * A profile with SCMP_ACT_NOTIFY is the exception: its listener fd goes to the
+ * runtime over the sync socket, so that filter is loaded at the end of
+ * process_finish, before init says READY. */
+static int install_notify(const spec_seccomp *sc, int sock, capsa_err *e)
 {
-    if (!sc->present)
-        return 0;
-    if (!seccomp_uses_notify(sc))
-        return seccomp_install(sc, e);
     int fd = -1;
     int r = seccomp_install_notify(sc, &fd, e);
     if (r < 0)
@@ -111,6 +121,11 @@ static int install_seccomp(const spec_seccomp *sc, int sock, capsa_err *e)
     return sync_expect(sock, MSG_SECCOMP_DONE, e);
 }
 
+static bool filter_at_exec(const spec_linux *l)
+{
+    return l->seccomp.present && !seccomp_uses_notify(&l->seccomp);
+}
+
 static int finish(const spec_process *p, const spec_linux *l, int sock, bool console,
                   char **exe, capsa_err *e)
 {
@@ -119,17 +134,14 @@ static int finish(const spec_process *p, const spec_linux *l, int sock, bool con
         return r;
     if ((r = process_chdir(p, e)) < 0)
         return r;
-    /* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter:
-     * load it before the capabilities are dropped (as runc does). */
-    if (!p->no_new_privileges && (r = install_seccomp(&l->seccomp, sock, e)) < 0)
-        return r;
-    if ((r = process_identity(p, e)) < 0)
+    if ((r = process_identity(p, p->no_new_privileges, e)) < 0)
         return r;
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return cerr_sys(e, errno, "set no_new_privs");
     if ((r = process_find_exec(p, exe, e)) < 0)
         return r;
-    if (p->no_new_privileges && (r = install_seccomp(&l->seccomp, sock, e)) < 0)
+    if (l->seccomp.present && seccomp_uses_notify(&l->seccomp) &&
+        (r = install_notify(&l->seccomp, sock, e)) < 0)
         return r;
     return 0;
 }
@@ -147,13 +159,59 @@ int process_finish_init(const spec_process *p, const spec_linux *l, int sock, ch
     return finish(p, l, sock, true, exe, e);
 }
 
+int process_enter_filter(const spec_process *p, const spec_linux *l, capsa_err *e)
+{
+    int r;
+    if (filter_at_exec(l) && (r = seccomp_install(&l->seccomp, e)) < 0)
+        return r;
+    if (!p->no_new_privileges)
+        return process_final_caps(p, e);
+    return 0;
+}
+
+/* Every fd from `from` up marked close-on-exec, one by one: where close_range
+ * is missing (Linux < 5.11) or refused. /proc/self/fd names the open ones; a
+ * container without /proc gets every number up to its fd limit tried. */
+static int cloexec_each(int from, capsa_err *e)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        int self = dirfd(d);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            char *end;
+            long fd = strtol(de->d_name, &end, 10);
+            if (*end || end == de->d_name || fd < from || fd == self)
+                continue;
+            int fl = fcntl((int)fd, F_GETFD);
+            if (fl >= 0 && !(fl & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+                int err = errno;
+                closedir(d);
+                return cerr_sys(e, err, "mark fd %ld close-on-exec", fd);
+            }
+        }
+        closedir(d);
+        return 0;
+    }
+    struct rlimit rl;
+    long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                   ? (long)rl.rlim_cur : 1L << 20;
+    for (long fd = from; fd < max; fd++) {
+        int fl = fcntl((int)fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+            return cerr_sys(e, errno, "mark fd %ld close-on-exec", fd);
+    }
+    return 0;
+}
+
 int process_keep_fds(int preserve_fds, capsa_err *e)
 {
     /* fds 3..3+N-1 that came from the caller are inheritable already (they
      * survived the exec into capsa); capsa's own fds and the placeholders main()
      * put in that range are close-on-exec and stay so. Everything above the
      * range is marked close-on-exec too (CVE-2024-21626). */
-    if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
-        return cerr_sys(e, errno, "mark fds close-on-exec");
-    return 0;
+    if (!fault_is("no-close-range") &&
+        syscall(SYS_close_range, 3 + preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) == 0)
+        return 0;
+    return cloexec_each(3 + preserve_fds, e);
 }

@@ -76,14 +76,17 @@ typedef struct {
 /* Returns once the process has exec'd (or failed, with the step in the error). */
 int linux_exec(const exec_cfg *c, pid_t *pid, capsa_err *e);
 
-/* Shared last steps: terminal, cwd, seccomp, identity, no_new_privs; *exe is
- * the program to execve. */
+/* Shared last steps: terminal, cwd, identity, no_new_privs (and a seccomp
+ * filter with a notify listener); *exe is the program to execve. */
 int process_finish_init(const spec_process *p, const spec_linux *l, int sock, char **exe,
                         capsa_err *e);
 int process_finish(const spec_process *p, const spec_linux *l, int sock, char **exe,
                    capsa_err *e);
 /* fds 3..3+N-1 survive execve, every other fd is close-on-exec. */
 int process_keep_fds(int preserve_fds, capsa_err *e);
+/* Just before execve and nothing after it: the seccomp filter, then (without
+ * no_new_privs) the capability sets. See finish.c for the order. */
+int process_enter_filter(const spec_process *p, const spec_linux *l, capsa_err *e);
 
 /* Returns once the container's init is blocked on the exec fifo (or failed; then
  * the error names the setup step that failed inside the container). */

@@ -12,10 +12,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include "linux/resolve.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 int process_limits(const spec_process *p, const spec_linux *l, capsa_err *e)
 {
@@ -39,44 +42,85 @@ int process_limits(const spec_process *p, const spec_linux *l, capsa_err *e)
     return 0;
 }
 
+/* The kernel raises an ambient capability only if it is in both the permitted
+ * and the inheritable set (capabilities(7)). `runc spec` and `crun spec` list
+ * ambient capabilities with no inheritable set; runc and crun leave those out
+ * and run the container, and so does capsa (process_ambient_left_out says
+ * which, for the log). */
+uint64_t process_ambient_raisable(const spec_caps *c)
+{
+    return c->ambient & c->permitted & c->inheritable;
+}
+
+void process_log_ambient(const spec_caps *c)
+{
+    uint64_t out = c->ambient & ~process_ambient_raisable(c);
+    if (!out || !log_debug_enabled())
+        return;
+    char names[1024] = "";
+    size_t n = 0;
+    for (int i = 0; i <= spec_cap_last() && n + 32 < sizeof names; i++)
+        if (out >> i & 1)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? " " : "",
+                                  spec_cap_name(i));
+    log_debug("ambient capabilities left out (not in both permitted and inheritable, "
+              "the kernel cannot raise them): %s", names);
+}
+
+/* capset(2) itself, not libcap's cap_set_proc: libcap asks the kernel for its
+ * version (capget) first, and after a seccomp filter only capset and the
+ * ambient prctls may run (finish.c). */
 static int set_caps(const spec_caps *c, capsa_err *e)
 {
-    int last = spec_cap_last();
-    cap_t caps = cap_init();
-    if (!caps)
-        return cerr_sys(e, errno, "cap_init");
-    for (int i = 0; i <= last; i++) {
-        cap_value_t v = i;
-        uint64_t bit = 1ULL << i;
-        if (c->effective & bit)
-            cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET);
-        if (c->permitted & bit)
-            cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET);
-        if (c->inheritable & bit)
-            cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_SET);
-    }
-    int r = cap_set_proc(caps);
-    int err = errno;
-    cap_free(caps);
-    if (r < 0)
-        return cerr_sys(e, err, "set capabilities");
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-        return cerr_sys(e, errno, "clear ambient capabilities");
-    for (int i = 0; i <= last; i++)
-        if ((c->ambient & (1ULL << i)) &&
-            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {
+        {.effective = (uint32_t)c->effective, .permitted = (uint32_t)c->permitted,
+         .inheritable = (uint32_t)c->inheritable},
+        {.effective = (uint32_t)(c->effective >> 32), .permitted = (uint32_t)(c->permitted >> 32),
+         .inheritable = (uint32_t)(c->inheritable >> 32)},
+    };
+    if (syscall(SYS_capset, &h, d) < 0)
+        return cerr_sys(e, errno, "set capabilities");
+    uint64_t amb = process_ambient_raisable(c);
+    for (int i = 0; i <= spec_cap_last(); i++)
+        if ((amb & (1ULL << i)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
             return cerr_sys(e, errno, "raise ambient capability %s", spec_cap_name(i));
     return 0;
 }
 
-int process_identity(const spec_process *p, capsa_err *e)
+/* Effective = permitted: what a non-root user kept across setuid (KEEPCAPS)
+ * is usable again, CAP_SYS_ADMIN for loading a seccomp filter among it. */
+static int raise_effective(capsa_err *e)
+{
+    cap_t caps = cap_get_proc();
+    if (!caps)
+        return cerr_sys(e, errno, "read capabilities");
+    cap_t full = cap_dup(caps);
+    int r = -1, err = ENOMEM;
+    if (full) {
+        for (int i = 0; i <= spec_cap_last(); i++) {
+            cap_value_t v = i;
+            cap_flag_value_t on = CAP_CLEAR;
+            cap_get_flag(caps, v, CAP_PERMITTED, &on);
+            cap_set_flag(full, CAP_EFFECTIVE, 1, &v, on);
+        }
+        r = cap_set_proc(full);
+        err = errno;
+        cap_free(full);
+    }
+    cap_free(caps);
+    return r < 0 ? cerr_sys(e, err, "keep capabilities until the seccomp filter is loaded") : 0;
+}
+
+int process_identity(const spec_process *p, bool final_caps, capsa_err *e)
 {
     const spec_caps *c = &p->caps;
     int last = spec_cap_last();
     /* A capability the runtime itself lacks (a host whose bounding set has
      * not got it) cannot be given: say which, not a bare EPERM from capset. */
     for (int i = 0; i <= last; i++)
-        if (((c->effective | c->permitted | c->inheritable | c->ambient) >> i & 1) &&
+        if (((c->effective | c->permitted | c->inheritable |
+              process_ambient_raisable(c)) >> i & 1) &&
             prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 0)
             return cerr_set(e, EPERM, "capability %s: not in the runtime's own bounding set "
                             "on this host, cannot be given", spec_cap_name(i));
@@ -85,6 +129,8 @@ int process_identity(const spec_process *p, capsa_err *e)
         if (!(c->bounding & (1ULL << i)) && prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 &&
             errno != EINVAL)
             return cerr_sys(e, errno, "drop %s from the bounding set", spec_cap_name(i));
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return cerr_sys(e, errno, "clear ambient capabilities");
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         return cerr_sys(e, errno, "keep capabilities across setuid");
     gid_t gids[p->user.n_additional_gids + 1];
@@ -98,14 +144,16 @@ int process_identity(const spec_process *p, capsa_err *e)
         return cerr_sys(e, errno, "setuid %u", p->user.uid);
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
         return cerr_sys(e, errno, "reset keepcaps");
-    int r = set_caps(c, e);
-    if (r < 0)
-        return r;
     if (p->user.has_umask)
         umask(p->user.umask);
     else
         umask(022);
-    return 0;
+    return final_caps ? set_caps(c, e) : raise_effective(e);
+}
+
+int process_final_caps(const spec_process *p, capsa_err *e)
+{
+    return set_caps(&p->caps, e);
 }
 
 static const char *env_get(const spec_strv *env, const char *key)

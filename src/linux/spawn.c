@@ -133,7 +133,7 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
         return r;
     if ((r = process_keep_fds(c->preserve_fds, e)) < 0)
         return r;
-    trace_mark("process (rlimits, user, caps, seccomp)");
+    trace_mark("process (rlimits, user, caps)");
     /* init outlives `capsa create` from here on */
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     fault_point("exec");
@@ -148,9 +148,11 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     close(c->state_dirfd);
     /* `start` reads "0" and then waits for EOF, which the close-on-exec fifo
      * gives once the program runs; anything else it reads is the error. So a
-     * failing startContainer hook or execve fails `capsa start` itself. */
+     * failing startContainer hook, seccomp filter or execve fails `capsa start`
+     * itself. */
     if (s->hooks.start_container.n) {
-        /* startContainer: in the container, after start, before the program. */
+        /* startContainer: in the container, after start, before the program
+         * and before its seccomp filter (as runc). */
         state_in_container(ih.state, sizeof ih.state, "created");
         if (hooks_run(&s->hooks.start_container, "startContainer", ih.state, e) < 0) {
             dprintf(fifo, "1%s", e->msg);
@@ -160,6 +162,11 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     if (write(fifo, "0", 1) != 1)
         _exit(127);
     trace_mark("exec");
+    /* From here on the runtime makes no syscall but execve (finish.c). */
+    if (process_enter_filter(p, l, e) < 0) {
+        dprintf(fifo, "%s", e->msg);
+        _exit(127);
+    }
     execve(exe, p->args.v, p->env.v);
     dprintf(fifo, "exec %s: %s", exe, strerror(errno));
     _exit(127);
@@ -345,6 +352,7 @@ int linux_spawn(const spawn_cfg *c, pid_t *init_pid, capsa_err *e)
     if (r < 0)
         return r;
     trace_mark("seccomp filter");
+    process_log_ambient(&c->s->process.caps);
     parent_cfg pc = {.l = &c->s->linux, .on_hooks = c->on_hooks, .on_seccomp_fd = c->on_seccomp_fd,
                      .on_console_fd = c->on_console_fd, .arg = c->arg, .until_ready = true};
     if (linux_spawn_one_clone(c->s))
