@@ -92,6 +92,7 @@ void free_linux(spec_linux *l)
     free_strv(&l->masked_paths);
     free_strv(&l->readonly_paths);
     free(l->mount_label);
+    free(l->memory_policy_mode);
     free(l->personality_domain);
     free_strv(&l->personality_flags);
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
+
 int spec_err_at(const spec *s, capsa_err *e, int code, const char *path, const char *fmt, ...)
 {
     char msg[CERR_MSG_MAX];
@@ -386,4 +388,22 @@ int m_enum(pctx *c, json_t *o, const char *key, bool req, const char *const *nam
         return r;
     }
     return 1;
+}
+
+/* Fields this parser does not know (a newer runtime-spec, another platform, an
+ * engine's extension) are ignored, as runc and crun ignore them; --debug names
+ * each one. known: NULL-terminated. */
+void note_unknown(pctx *c, json_t *o, const char *const *known)
+{
+    if (!log_debug_enabled())
+        return;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        if (name_index(known, k) >= 0)
+            continue;
+        char q[128];
+        log_debug("%s: ignoring unknown field %s%s%s", c->s->fname, c->path ? c->path : "",
+                  c->len ? "." : "", p_quote(q, sizeof q, k));
+    }
 }

@@ -11,6 +11,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
+static const char *const top_keys[] = {
+    "ociVersion", "root", "process", "hostname", "domainname", "mounts", "hooks",
+    "annotations", "linux", NULL,
+};
+static const char *const process_keys[] = {
+    "terminal", "consoleSize", "user", "args", "commandLine", "env", "cwd", "capabilities",
+    "rlimits", "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "selinuxLabel",
+    "scheduler", "ioPriority", "execCPUAffinity", NULL,
+};
+static const char *const hooks_keys[] = {
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    NULL,
+};
+
 static int parse_root(pctx *c, json_t *o, void *arg)
 {
     (void)arg;
@@ -194,6 +210,7 @@ static int parse_process(pctx *c, json_t *o, void *arg)
     int64_t v;
     int r;
     c->s->has_process = true;
+    note_unknown(c, o, process_keys);
     TRY(m_bool(c, o, "terminal", &p->terminal));
     TRY(m_obj(c, o, "consoleSize", OPT, parse_console, &p->console_size));
     TRY(m_obj(c, o, "user", REQ, parse_user, &p->user));
@@ -294,6 +311,7 @@ static int parse_hooks(pctx *c, json_t *o, void *arg)
 {
     spec_hooks *h = arg;
     c->s->has_hooks = true;
+    note_unknown(c, o, hooks_keys);
     TRY(hook_list(c, o, "prestart", &h->prestart));
     TRY(hook_list(c, o, "createRuntime", &h->create_runtime));
     TRY(hook_list(c, o, "createContainer", &h->create_container));
@@ -308,12 +326,24 @@ static int parse_top(pctx *c, json_t *o)
     spec *s = c->s;
     int r;
     TRY(r = m_str(c, o, "ociVersion", REQ, &s->oci_version));
+    /* Any 1.x (1.0.0 .. 1.2.x as written by engines, with -dev/-rc suffixes, and newer
+     * 1.x whose new fields are ignored or refused one by one). runc 1.1.5 takes any
+     * string; capsa refuses other majors: it reads the file by 1.x rules only. */
+    unsigned minor = 0;
     if (strncmp(s->oci_version, "1.", 2) != 0) {
         char q[128];
         p_push_key(c, "ociVersion");
-        return p_err(c, "unsupported version \"%s\" (capsa implements runtime-spec 1.x)",
+        return p_err(c, "unsupported version \"%s\" (capsa implements runtime-spec 1.x: "
+                     "write the 1.x version the config follows, e.g. \"1.0.2\")",
                      p_quote(q, sizeof q, s->oci_version));
     }
+    if (sscanf(s->oci_version + 2, "%u", &minor) == 1 && minor > 2) {
+        char q[128];
+        log_debug("%s: ociVersion \"%s\" is newer than runtime-spec 1.2: read as 1.2, its "
+                  "new fields are ignored or refused one by one", s->fname,
+                  p_quote(q, sizeof q, s->oci_version));
+    }
+    note_unknown(c, o, top_keys);
     TRY(m_obj(c, o, "root", OPT, parse_root, NULL));
     TRY(m_obj(c, o, "process", OPT, parse_process, &s->process));
     TRY(m_str(c, o, "hostname", OPT, &s->hostname));

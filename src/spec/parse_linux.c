@@ -174,24 +174,74 @@ static int parse_personality(pctx *c, json_t *o, void *arg)
     return 0;
 }
 
-/* Only its shape is checked: capsa does not implement Intel RDT. */
+/* Only its shape is checked: capsa does not implement Intel RDT. closID is a
+ * directory name under /sys/fs/resctrl (runc refuses ".", ".." and "/"). */
 static int parse_intel_rdt(pctx *c, json_t *o, void *arg)
 {
     spec_linux *l = arg;
     char *tmp = NULL;
     bool b;
     l->has_intel_rdt = true;
-    int r = 0;
-    static const char *const strs[] = {"closID", "l3CacheSchema", "memBwSchema", NULL};
-    for (int i = 0; r >= 0 && strs[i]; i++) {
-        r = m_str(c, o, strs[i], OPT, &tmp);
+    TRY(m_str(c, o, "closID", OPT, &tmp));
+    if (tmp && (!strcmp(tmp, ".") || !strcmp(tmp, "..") || strchr(tmp, '/'))) {
+        char q[128];
+        size_t old = p_push_key(c, "closID");
+        int r = p_err(c, "\"%s\": not a resctrl group name (no \"/\", not \".\" or \"..\")",
+                      p_quote(q, sizeof q, tmp));
+        free(tmp);
+        p_pop(c, old);
+        return r;
+    }
+    free(TAKE_PTR(tmp));
+    static const char *const limits[] = {"l3CacheSchema", "memBwSchema", NULL};
+    for (int i = 0; limits[i]; i++) {
+        TRY(m_str(c, o, limits[i], OPT, &tmp));
+        if (tmp && *tmp)
+            l->intel_rdt_limits = true;
         free(TAKE_PTR(tmp));
     }
-    if (r >= 0)
-        r = m_bool(c, o, "enableCMT", &b);
-    if (r >= 0)
-        r = m_bool(c, o, "enableMBM", &b);
+    spec_strv schemata = {0};
+    int r = m_strv(c, o, "schemata", OPT, &schemata);
+    if (schemata.n)
+        l->intel_rdt_limits = true;
+    free_strv(&schemata);
+    TRY(r);
+    TRY(m_bool(c, o, "enableCMT", &b));
+    TRY(m_bool(c, o, "enableMBM", &b));
+    return 0;
+}
+
+/* runtime-spec 1.3 fields capsa does not implement: their shape is checked, and
+ * validate.c refuses them when they ask for something. */
+static int parse_memory_policy(pctx *c, json_t *o, void *arg)
+{
+    spec_linux *l = arg;
+    spec_strv flags = {0};
+    char *nodes = NULL;
+    TRY(m_str(c, o, "mode", REQ, &l->memory_policy_mode));
+    TRY(m_str(c, o, "nodes", OPT, &nodes));
+    free(nodes);
+    int r = m_strv(c, o, "flags", OPT, &flags);
+    free_strv(&flags);
     return r < 0 ? r : 0;
+}
+
+static int parse_net_devices(pctx *c, json_t *o, void *arg)
+{
+    spec_linux *l = arg;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        size_t old = p_push_key(c, k);
+        if (!json_is_object(v))
+            return p_type(c, v, "an object");
+        char *name = NULL;
+        TRY(m_str(c, v, "name", OPT, &name));
+        free(name);
+        p_pop(c, old);
+        l->has_net_devices = true;
+    }
+    return 0;
 }
 
 static const char *const propagations[] = {
@@ -217,9 +267,16 @@ static int abs_paths(pctx *c, json_t *o, const char *key, spec_strv *out, bool *
     return 1;
 }
 
+static const char *const linux_keys[] = {
+    "namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "cgroupsPath",
+    "resources", "sysctl", "seccomp", "rootfsPropagation", "maskedPaths", "readonlyPaths",
+    "mountLabel", "personality", "intelRdt", "memoryPolicy", "netDevices", NULL,
+};
+
 int parse_linux(pctx *c, json_t *o, void *arg)
 {
     spec_linux *l = arg;
+    note_unknown(c, o, linux_keys);
     TRY(parse_namespaces(c, o, l));
     TRY(m_idmaps(c, o, "uidMappings", &l->uid_mappings));
     TRY(m_idmaps(c, o, "gidMappings", &l->gid_mappings));
@@ -240,5 +297,7 @@ int parse_linux(pctx *c, json_t *o, void *arg)
     TRY(m_str(c, o, "mountLabel", OPT, &l->mount_label));
     TRY(m_obj(c, o, "personality", OPT, parse_personality, l));
     TRY(m_obj(c, o, "intelRdt", OPT, parse_intel_rdt, l));
+    TRY(m_obj(c, o, "memoryPolicy", OPT, parse_memory_policy, l));
+    TRY(m_obj(c, o, "netDevices", OPT, parse_net_devices, l));
     return 0;
 }

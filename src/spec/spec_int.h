@@ -74,6 +74,9 @@ int m_enum(pctx *c, json_t *o, const char *key, bool req, const char *const *nam
            const char *what, char **out);
 int m_idmaps(pctx *c, json_t *o, const char *key, spec_idmaps *out);
 int v_env(pctx *c, const spec_strv *env);
+/* --debug: name each member of o that is not in known (NULL-terminated); such
+ * members are ignored, as runc ignores them. */
+void note_unknown(pctx *c, json_t *o, const char *const *known);
 
 /* parse_linux.c, parse_resources.c */
 int parse_linux(pctx *c, json_t *o, void *arg);

@@ -7,8 +7,23 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "util/log.h"
 #include "util/units.h"
+
+/* Is Intel RDT's resctrl filesystem mounted (runc's test for "RDT enabled")? */
+static bool resctrl_mounted(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char line[4096];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, " - resctrl ") != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
 
 /* Is the field set (in entry i, for fields of array entries)? */
 #define USED(name, expr)                              \
@@ -18,7 +33,10 @@
         return (expr);                                \
     }
 
-USED(intel_rdt_used, s->linux.has_intel_rdt)
+USED(intel_rdt_used, s->linux.intel_rdt_limits || (s->linux.has_intel_rdt && resctrl_mounted()))
+USED(mem_policy_used, s->linux.memory_policy_mode &&
+                      strcmp(s->linux.memory_policy_mode, "MPOL_DEFAULT"))
+USED(net_devices_used, s->linux.has_net_devices)
 USED(scheduler_used, s->process.has_scheduler)
 USED(ioprio_used, s->process.has_io_priority)
 USED(rdma_used, s->linux.resources.has_rdma)
@@ -37,6 +55,8 @@ static const struct {
     size_t (*count)(const spec *s);      /* NULL: not an array */
 } unsupported[] = {
     {"linux.intelRdt", intel_rdt_used, NULL},
+    {"linux.memoryPolicy", mem_policy_used, NULL},
+    {"linux.netDevices", net_devices_used, NULL},
     {"process.scheduler", scheduler_used, NULL},
     {"process.ioPriority", ioprio_used, NULL},
     {"process.execCPUAffinity", affinity_used, NULL},
@@ -46,8 +66,26 @@ static const struct {
     {"process.apparmorProfile", apparmor_used, NULL},
 };
 
+static bool file_starts(const char *path, const char *prefix)
+{
+    char buf[512] = "";
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = 0;
+        fclose(f);
+    }
+    return !strncmp(buf, prefix, strlen(prefix));
+}
+
+/* runc's tests: AppArmor's module parameter says Y; SELinux has selinuxfs. The
+ * LSM list in securityfs counts too where it is mounted. */
 static bool lsm_enabled(const char *name)
 {
+    if (!strcmp(name, "apparmor") && file_starts("/sys/module/apparmor/parameters/enabled", "Y"))
+        return true;
+    if (!strcmp(name, "selinux") && access("/sys/fs/selinux/enforce", F_OK) == 0)
+        return true;
     char buf[512] = "";
     FILE *f = fopen("/sys/kernel/security/lsm", "re");
     if (f) {
@@ -61,10 +99,25 @@ static bool lsm_enabled(const char *name)
     return false;
 }
 
+/* --debug: known fields that are set but change nothing on this host. */
+static void note_ignored(const spec *s, bool process_only)
+{
+    if (!log_debug_enabled() || process_only)
+        return;
+    const spec_linux *l = &s->linux;
+    if (l->has_intel_rdt && !l->intel_rdt_limits && !resctrl_mounted())
+        log_debug("%s: linux.intelRdt: ignored: resctrl is not mounted on this host (runc "
+                  "ignores it too)", s->fname);
+    if (l->memory_policy_mode && !strcmp(l->memory_policy_mode, "MPOL_DEFAULT"))
+        log_debug("%s: linux.memoryPolicy: MPOL_DEFAULT is what the container gets anyway",
+                  s->fname);
+}
+
 /* process_only: s holds a process.json (`exec --process`), whose paths have no
  * "process." in front. */
 static int check_unsupported(const spec *s, bool process_only, capsa_err *e)
 {
+    note_ignored(s, process_only);
     for (size_t t = 0; t < sizeof unsupported / sizeof unsupported[0]; t++) {
         if (process_only && strncmp(unsupported[t].path, "process.", 8))
             continue;
@@ -313,11 +366,28 @@ static int check_resources(const spec *s, capsa_err *e)
     return spec_err_at(s, e, EINVAL, path, "%s", f.msg);
 }
 
+/* Last, so that a config with more than one fault names the more precise one. */
+static int check_mount_ns(const spec *s, capsa_err *e)
+{
+    const spec_linux *l = &s->linux;
+    /* Without a mount namespace every mount of the config would be made in the
+     * host's mount table and outlive the container (runc 1.1.5 does exactly that;
+     * docs/container-setup.md). A mount namespace joined by path is fine. */
+    if (!l->ns[NS_MNT].present)
+        return spec_err_at(s, e, EINVAL, spec_has_path(s, "linux.namespaces") ?
+                           "linux.namespaces" : NULL,
+                           "no mount namespace: the container's mounts would be made in the "
+                           "host's mount table (runc 1.1.5 does, and leaves them there after "
+                           "delete); add {\"type\": \"mount\"} to linux.namespaces");
+    return 0;
+}
+
 int spec_validate(const spec *s, capsa_err *e)
 {
     TRY(check_semantics(s, e));
     TRY(check_resources(s, e));
-    return check_unsupported(s, false, e);
+    TRY(check_unsupported(s, false, e));
+    return check_mount_ns(s, e);
 }
 
 int spec_validate_process(const spec *s, capsa_err *e)

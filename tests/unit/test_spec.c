@@ -247,7 +247,12 @@ static void test_minimal(void **state)
     char *json = J("{'ociVersion': '1.0.2-dev', 'root': {'path': 'rootfs'}}");
     spec *s = parse_ok(json);
     capsa_err e = {0};
-    assert_int_equal(spec_validate(s, &e), 0);
+    /* parses, but no mount namespace: refused before anything is made (issue 17) */
+    assert_int_equal(spec_validate(s, &e), -EINVAL);
+    assert_string_equal(e.msg, "config.json:1:1: no mount namespace: the container's mounts "
+                        "would be made in the host's mount table (runc 1.1.5 does, and "
+                        "leaves them there after delete); add {\"type\": \"mount\"} to "
+                        "linux.namespaces");
     assert_false(s->has_process);
     assert_false(s->has_linux);
     assert_false(s->root_readonly);
@@ -264,7 +269,8 @@ static void test_nulls_are_absent(void **state)
                    " 'mounts': null, 'hooks': null, 'annotations': null,"
                    " 'process': {'cwd': '/', 'args': ['x'], 'user': {'uid': 0, 'gid': 0,"
                    " 'additionalGids': null}, 'env': null, 'capabilities': null, 'rlimits': null},"
-                   " 'linux': {'namespaces': null, 'resources': null, 'seccomp': null,"
+                   " 'linux': {'namespaces': [{'type': 'mount', 'path': null}],"
+                   " 'resources': null, 'seccomp': null,"
                    " 'rootfsPropagation': '', 'maskedPaths': null}}");
     spec *s = parse_ok(json);
     capsa_err e = {0};

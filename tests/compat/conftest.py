@@ -1,0 +1,283 @@
+"""Shared pieces of the runc-comparison tests (tests/compat).
+
+Each runtime gets its own --root (/run/capsa-corpus-<pid>, /run/runc-corpus-<pid>)
+and every container's cgroup goes below /capsa-corpus-<pid>, which this session
+creates and removes. One busybox-static rootfs serves every bundle.
+"""
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(HERE, "corpus")
+CAPSA = os.path.abspath(os.environ.get("CAPSA", os.path.join(REPO, "build", "capsa")))
+RUNC = shutil.which("runc")
+PID = os.getpid()
+CG_PARENT = f"/capsa-corpus-{PID}"
+CG_ROOT = "/sys/fs/cgroup"
+TIMEOUT = float(os.environ.get("CAPSA_COMPAT_TIMEOUT", "30"))
+
+
+def pytest_report_header(config):
+    return [f"compat: capsa {CAPSA}, runc {RUNC or '(not installed: comparisons skipped)'}"]
+
+
+def mounts_under(prefix):
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4]
+            if mp == prefix or mp.startswith(prefix + "/"):
+                out.append(mp)
+    return out
+
+
+def cgroup_dirs(rel):
+    """Every hierarchy's copy of cgroup path rel that exists."""
+    out = []
+    for ctrl in sorted(os.listdir(CG_ROOT)):
+        d = os.path.join(CG_ROOT, ctrl, rel.lstrip("/"))
+        if os.path.isdir(d):
+            out.append(d)
+    return out
+
+
+def cgroup_procs(d):
+    pids = []
+    for root, _, files in os.walk(d):
+        if "cgroup.procs" in files:
+            try:
+                with open(os.path.join(root, "cgroup.procs")) as f:
+                    pids += [int(x) for x in f.read().split()]
+            except OSError:
+                pass
+    return pids
+
+
+def remove_cgroup_tree(d):
+    left = []
+    for root, dirs, _ in os.walk(d, topdown=False):
+        for x in dirs:
+            try:
+                os.rmdir(os.path.join(root, x))
+            except OSError:
+                left.append(os.path.join(root, x))
+    try:
+        os.rmdir(d)
+    except OSError:
+        left.append(d)
+    return left
+
+
+def procs_mentioning(s):
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit() or int(p) == PID:
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if s in cmd:
+            pids.append((int(p), cmd))
+    return pids
+
+
+# --- Docker-format seccomp profiles (moby, containers-common) -> OCI --------------
+# The engines convert their profile files before they write config.json: keep the
+# rules whose includes match (all of includes.caps in the bounding set, the native
+# arch, minKernel <= running kernel) and whose excludes do not.
+
+# (seccomp's name for the native arch in archMap, Go's in includes/excludes.arches)
+ARCH, GOARCH = {"x86_64": ("SCMP_ARCH_X86_64", "amd64"),
+                "aarch64": ("SCMP_ARCH_AARCH64", "arm64"),
+                "ppc64le": ("SCMP_ARCH_PPC64LE", "ppc64le"),
+                "s390x": ("SCMP_ARCH_S390X", "s390x")}.get(platform.machine(), (None, None))
+
+
+def _kernel_at_least(want):
+    have = [int(x) for x in platform.release().split("-")[0].split(".")[:2]]
+    need = [int(x) for x in want.split(".")[:2]]
+    return have >= need
+
+
+def docker_profile_to_oci(prof, bounding):
+    out = {"defaultAction": prof["defaultAction"], "syscalls": []}
+    if "defaultErrnoRet" in prof:
+        out["defaultErrnoRet"] = prof["defaultErrnoRet"]
+    for am in prof.get("archMap") or []:
+        if am["architecture"] == ARCH:
+            out["architectures"] = [am["architecture"]] + (am.get("subArchitectures") or [])
+    if "flags" in prof:
+        out["flags"] = prof["flags"]
+    for call in prof.get("syscalls") or []:
+        inc, exc = call.get("includes") or {}, call.get("excludes") or {}
+        if GOARCH in (exc.get("arches") or []):
+            continue
+        if any(c in bounding for c in (exc.get("caps") or [])):
+            continue
+        if exc.get("minKernel") and _kernel_at_least(exc["minKernel"]):
+            continue
+        if inc.get("arches") and GOARCH not in inc["arches"]:
+            continue
+        if any(c not in bounding for c in (inc.get("caps") or [])):
+            continue
+        if inc.get("minKernel") and not _kernel_at_least(inc["minKernel"]):
+            continue
+        names = call.get("names") or ([call["name"]] if call.get("name") else [])
+        rule = {"names": names, "action": call["action"]}
+        if call.get("args"):
+            rule["args"] = call["args"]
+        if "errnoRet" in call:
+            rule["errnoRet"] = call["errnoRet"]
+        out["syscalls"].append(rule)
+    return out
+
+
+def load_seccomp(path, bounding):
+    with open(path) as f:
+        prof = json.load(f)
+    if "archMap" in prof or any("includes" in s or "excludes" in s
+                                for s in prof.get("syscalls") or []):
+        return docker_profile_to_oci(prof, bounding)
+    return prof
+
+
+# --- bundles ----------------------------------------------------------------------
+
+def fill_placeholders(cfg, bundle, rootfs, cgroup, args):
+    """What the corpus leaves open: rootfs, args, cgroup and the engines' files."""
+    cfg = json.loads(json.dumps(cfg))
+    cfg["root"]["path"] = rootfs
+    cfg["process"]["args"] = args
+    cfg["process"]["terminal"] = False
+    cfg.setdefault("linux", {})["cgroupsPath"] = cgroup
+    for m in cfg.get("mounts", []):
+        src = m.get("source", "")
+        if src.startswith("@BUNDLE@/"):
+            kind, name = src[len("@BUNDLE@/"):].split("/", 1)
+            path = os.path.join(bundle, kind, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if kind == "dir":
+                os.makedirs(path, exist_ok=True)
+            elif not os.path.exists(path):
+                with open(path, "w") as f:
+                    f.write(f"corpus {name}\n")
+            m["source"] = path
+    for n in cfg["linux"].get("namespaces", []):
+        if n.get("path", "").startswith("@NS:"):
+            raise AssertionError(f"namespace path placeholder {n['path']}: not supported")
+    return cfg
+
+
+class Runtime:
+    def __init__(self, name, binary, base):
+        self.name = name
+        self.binary = binary
+        self.root = f"/run/{name}-corpus-{PID}"
+        self.base = base
+
+    def __call__(self, *args, timeout=TIMEOUT):
+        return subprocess.run([self.binary, "--root", self.root, *args], capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def run_config(self, tag, cfg, args, rootfs):
+        """`run` cfg in a fresh bundle; returns (CompletedProcess, leftovers)."""
+        cid = f"corpus-{PID}-{self.name}-{tag}"
+        bundle = os.path.join(self.base, self.name, tag)
+        shutil.rmtree(bundle, ignore_errors=True)
+        os.makedirs(bundle)
+        cg = f"{CG_PARENT}/{self.name}-{tag}"
+        c = fill_placeholders(cfg, bundle, rootfs, cg, args)
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(c, f, indent=1)
+        r = self("run", "--bundle", bundle, cid)
+        return r, self.leftovers(cid, bundle, cg)
+
+    def leftovers(self, cid, bundle, cg):
+        left = []
+        if os.path.exists(os.path.join(self.root, cid)):
+            left.append(f"state dir {self.root}/{cid}")
+        for pid, cmd in procs_mentioning(cid) + procs_mentioning(bundle):
+            left.append(f"process {pid}: {cmd}")
+        for d in cgroup_dirs(cg):
+            left.append(f"cgroup {d}")
+        for mp in mounts_under(bundle):
+            left.append(f"mount {mp}")
+        if left:   # clean up so that the next entries start clean
+            self("delete", "--force", cid)
+            for d in cgroup_dirs(cg):
+                for pid in cgroup_procs(d):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            time.sleep(0.2)
+            for mp in reversed(mounts_under(bundle)):
+                subprocess.run(["umount", "-l", mp], capture_output=True)
+            for d in cgroup_dirs(cg):
+                remove_cgroup_tree(d)
+        return left
+
+
+@pytest.fixture(scope="session")
+def session_dir():
+    if not os.path.exists(CAPSA):
+        pytest.skip(f"{CAPSA} missing (make)")
+    base = tempfile.mkdtemp(prefix=f"capsa-corpus-{PID}-")
+    os.chmod(base, 0o755)
+    yield base
+    problems = []
+    for d in cgroup_dirs(CG_PARENT):
+        for pid in cgroup_procs(d):
+            problems.append(f"process {pid} left in {d}")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    time.sleep(0.1)
+    for mp in reversed(mounts_under(base)):
+        problems.append(f"mount left: {mp}")
+        subprocess.run(["umount", "-l", mp], capture_output=True)
+    for d in cgroup_dirs(CG_PARENT):
+        left = remove_cgroup_tree(d)
+        if left:
+            problems.append(f"cgroups that could not be removed: {left}")
+    for name in ("capsa", "runc"):
+        root = f"/run/{name}-corpus-{PID}"
+        if os.path.isdir(root):
+            if os.listdir(root):
+                problems.append(f"{root} not empty: {os.listdir(root)}")
+            shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(base, ignore_errors=True)
+    if problems:
+        raise AssertionError("compat session left things behind:\n" + "\n".join(problems))
+
+
+@pytest.fixture(scope="session")
+def rootfs(session_dir):
+    path = os.path.join(session_dir, "rootfs")
+    subprocess.run([os.path.join(REPO, "scripts", "mkrootfs.sh"), path], check=True,
+                   capture_output=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def capsa(session_dir):
+    return Runtime("capsa", CAPSA, session_dir)
+
+
+@pytest.fixture(scope="session")
+def runc(session_dir):
+    if RUNC is None:
+        pytest.skip("runc not installed: capsa is not compared with runc")
+    return Runtime("runc", RUNC, session_dir)
