@@ -252,9 +252,7 @@ typedef struct {
     char *personality_domain;
     spec_strv personality_flags;
     bool has_intel_rdt;
-    /* intelRdt asks for limits (l3CacheSchema, memBwSchema or schemata): these
-     * are never dropped. closID/enableCMT/enableMBM alone are not limits. */
-    bool intel_rdt_limits;
+    bool intel_rdt_limits;      /* l3CacheSchema, memBwSchema or schemata set */
     bool has_net_devices;       /* linux.netDevices with at least one device */
     char *memory_policy_mode;   /* linux.memoryPolicy.mode, NULL if unset */
 } spec_linux;

@@ -33,7 +33,7 @@ static bool resctrl_mounted(void)
         return (expr);                                \
     }
 
-USED(intel_rdt_used, s->linux.intel_rdt_limits || (s->linux.has_intel_rdt && resctrl_mounted()))
+USED(intel_rdt_used, s->linux.has_intel_rdt)
 USED(mem_policy_used, s->linux.memory_policy_mode &&
                       strcmp(s->linux.memory_policy_mode, "MPOL_DEFAULT"))
 USED(net_devices_used, s->linux.has_net_devices)
@@ -105,9 +105,6 @@ static void note_ignored(const spec *s, bool process_only)
     if (!log_debug_enabled() || process_only)
         return;
     const spec_linux *l = &s->linux;
-    if (l->has_intel_rdt && !l->intel_rdt_limits && !resctrl_mounted())
-        log_debug("%s: linux.intelRdt: ignored: resctrl is not mounted on this host (runc "
-                  "ignores it too)", s->fname);
     if (l->memory_policy_mode && !strcmp(l->memory_policy_mode, "MPOL_DEFAULT"))
         log_debug("%s: linux.memoryPolicy: MPOL_DEFAULT is what the container gets anyway",
                   s->fname);
@@ -135,6 +132,11 @@ static int check_unsupported(const spec *s, bool process_only, capsa_err *e)
                               : strstr(path, "elinux") || strstr(path, "mountLabel") ? "selinux"
                                                                                       : NULL;
             const char *at = process_only ? path + 8 : path;
+            /* runtime-spec: without a mounted resctrl the runtime MUST fail
+             * (runc 1.1.5 ignores a closID alone there; capsa follows the spec). */
+            if (!strcmp(path, "linux.intelRdt") && !resctrl_mounted())
+                return spec_err_at(s, e, ENOTSUP, at, "resctrl is not mounted on this host "
+                                   "(Intel RDT needs it)");
             if (lsm && !lsm_enabled(lsm))
                 return spec_err_at(s, e, ENOTSUP, at, "%s is not enabled on this host",
                                    !strcmp(lsm, "apparmor") ? "AppArmor" : "SELinux");
