@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -331,3 +332,91 @@ def ptyrun(argv, env, size=(40, 120), wait_for=None, send=None, timeout=30):
         _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+# ---------------------------------------------------------------- corpus capture
+# `python3 tests/clients/dockerd.py OUTDIR [CAPSA]`: run Docker's typical configs once
+# (runtime runc, or CAPSA if given) and save the config.json dockerd wrote, sanitized
+# the way tests/compat/refresh-corpus.sh does (placeholders, see
+# tests/compat/corpus/SOURCES.md), as OUTDIR/docker-NAME.json.
+CORPUS_RUNS = {
+    "run": [],
+    "options": ["--memory", "64m", "--memory-swap", "128m", "--memory-reservation", "32m",
+                "--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0",
+                "--pids-limit", "50", "--blkio-weight", "300", "--oom-score-adj", "500",
+                "--ulimit", "nofile=512:1024", "--shm-size", "8m",
+                "--sysctl", "kernel.shmmax=123456789", "--cap-drop", "ALL",
+                "--cap-add", "NET_BIND_SERVICE", "--security-opt", "no-new-privileges",
+                "--read-only", "--tmpfs", "/tmp:rw,size=2m,mode=1777", "--user", "1000:1000",
+                "--init", "--hostname", "capsahost", "-e", "FOO=bar", "-w", "/tmp",
+                "--device", "/dev/null:/dev/mynull", "--ipc", "shareable"],
+    "tty": ["-t", "-i"],
+    # not "--network host": its netns path (exec-root/netns/default) needs an @NS:network@
+    # placeholder, which tests/compat/conftest.py does not fill yet
+    # ALL but SYS_RESOURCE, which this sandbox's bounding set lacks
+    "unconfined": ["--security-opt", "seccomp=unconfined", "--cap-add", "ALL",
+                   "--cap-drop", "SYS_RESOURCE"],
+}
+
+
+def _sanitize(c, base):
+    c["root"]["path"] = "rootfs"
+    c["process"]["args"] = ["sh"]
+    if "cgroupsPath" in c.get("linux", {}):
+        c["linux"]["cgroupsPath"] = "@CGROUP@"
+    for m in c.get("mounts", []):
+        s = m.get("source", "")
+        if s.startswith(base):
+            kind = "dir" if os.path.isdir(s) else "file"
+            m["source"] = f"@BUNDLE@/{kind}/{os.path.basename(s)}"
+    for n in c.get("linux", {}).get("namespaces", []):
+        if n.get("path"):
+            n["path"] = f"@NS:{n['type']}@"
+    # Docker's prestart hook is libnetwork-setkey run as /proc/<dockerd pid>/exe: it
+    # reports to the dockerd that wrote the config. Elsewhere /bin/true stands in.
+    for hooks in c.get("hooks", {}).values():
+        for h in hooks:
+            if re.fullmatch(r"/proc/\d+/exe", h.get("path", "")):
+                h["path"] = "/bin/true"
+
+    def walk(v):
+        if isinstance(v, str):
+            return v.replace(base, "@ENGINE@")
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+    return walk(c)
+
+
+def capture(outdir, runtime_path=None):
+    import tempfile
+    base = tempfile.mkdtemp(prefix="capsa-docker-corpus-")
+    d = Dockerd(base, "corpus", runtimes={"rt": runtime_path or shutil.which("runc")})
+    try:
+        d.start()
+        d.import_image(build_image_tar(os.path.join(base, "image.tar")))
+        for name, opts in CORPUS_RUNS.items():
+            net = [] if "--network" in opts else ["--network", "none"]
+            cid = d.docker("run", "-d", "--runtime", "rt", *net, "--pull", "never", *opts,
+                           IMAGE, "sleep", "300").stdout.strip()
+            task = os.path.join(d.exec_root, "containerd", "daemon",
+                                "io.containerd.runtime.v2.task", d.ns, cid, "config.json")
+            with open(task) as f:
+                c = json.load(f)
+            c = _sanitize(c, base)
+            with open(os.path.join(outdir, f"docker-{name}.json"), "w") as f:
+                json.dump(c, f, indent=2, sort_keys=True)
+                f.write("\n")
+            d.docker("rm", "-f", cid)
+        return d.version
+    finally:
+        left = d.stop()
+        if left:
+            raise RuntimeError(f"left behind: {left}")
+
+
+if __name__ == "__main__":
+    import sys
+    print(capture(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
