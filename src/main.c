@@ -11,6 +11,7 @@
 #include "cmd/cmd.h"
 #include "linux/reinit.h"
 #include "linux/selfexe.h"
+#include "runtime/criu.h"
 #include "util/trace.h"
 #include "util/log.h"
 
@@ -28,6 +29,7 @@ static void usage(FILE *f)
           "  --log-format text|json  format of --log lines (default text)\n"
           "  --debug                 log debug messages\n"
           "  --systemd-cgroup        use systemd for cgroups (needs a running systemd)\n"
+          "  --criu PATH             the criu binary for checkpoint/restore (docs/checkpoint.md)\n"
           "  -v, --version           print the version, commit and runtime-spec version\n"
           "  -h, --help              this help; COMMAND --help for a command's flags\n"
           "\n"
@@ -127,7 +129,9 @@ int main(int argc, char **argv)
             debug = true;
         else if (!strcmp(name, "--systemd-cgroup"))
             systemd = true;
-        else if (!strcmp(name, "--criu") || !strcmp(name, "--rootless"))
+        else if (!strcmp(name, "--criu"))
+            cr_set_binary(val);   /* checkpoint/restore: the criu binary */
+        else if (!strcmp(name, "--rootless"))
             ; /* accepted for runc compatibility */
         else if (!strcmp(name, "-v") || !strcmp(name, "--version")) {
             printf("capsa version %s\ncommit: %s\nspec: %s\n", CAPSA_VERSION, CAPSA_COMMIT,

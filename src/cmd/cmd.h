@@ -53,5 +53,7 @@ int cmd_stats(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_limits(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_check(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 int cmd_nethook(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_checkpoint(cmd_ctx *c, int argc, char **argv, capsa_err *e);
+int cmd_restore(cmd_ctx *c, int argc, char **argv, capsa_err *e);
 
 #endif

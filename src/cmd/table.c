@@ -160,6 +160,32 @@ const cmd_def cmd_table[] = {
      "Kernel version and syscalls, namespace types, user-namespace sysctls, cgroup mode and\n"
      "controllers, delegation, PSI, seccomp, LSMs, overlayfs, newuidmap and subuid ranges.\n"
      "Exit status: 0 all PASS, 1 any WARN, 2 any FAIL, 3 usage error.\n", false},
+    {"checkpoint", cmd_checkpoint, "checkpoint a running container to disk (CRIU)",
+     "Usage: capsa checkpoint [FLAGS] ID\n"
+     "      --image-path DIR    where the images go (default: ./checkpoint)\n"
+     "      --work-path DIR     where CRIU writes its log (default: the image path)\n"
+     "      --leave-running     keep the container running after the checkpoint\n"
+     "      --tcp-established   checkpoint established TCP connections\n"
+     "      --ext-unix-sk       allow external unix sockets\n"
+     "      --shell-job         allow a process tree started from a shell (foreign session)\n"
+     "      --file-locks        checkpoint file locks\n"
+     "      --manage-cgroups-mode soft|full|strict|ignore  cgroup handling (default soft)\n"
+     "      --pre-dump          dump memory only, keep running (needs soft-dirty tracking)\n"
+     "      --parent-path DIR   a previous pre-dump, relative to the image path\n"
+     "Without --leave-running the container is gone afterwards (as runc). CRIU is found\n"
+     "with --criu PATH, $CAPSA_CRIU, build/criu next to capsa, or $PATH (docs/checkpoint.md).\n", true},
+    {"restore", cmd_restore, "restore a container from a checkpoint (CRIU)",
+     "Usage: capsa restore [FLAGS] ID\n"
+     "      --image-path DIR    the checkpoint's images (default: ./checkpoint)\n"
+     "      --work-path DIR     where CRIU writes its log (default: the image path)\n"
+     "  -b, --bundle DIR        bundle holding config.json (default: .)\n"
+     "  -d, --detach            return once the container runs\n"
+     "      --pid-file FILE     write the restored init's pid to FILE\n"
+     "      --console-socket S  accepted for runc compatibility (terminals are not restored yet)\n"
+     "      --no-pivot          accepted for runc compatibility (CRIU makes the root)\n"
+     "      --tcp-established, --ext-unix-sk, --shell-job, --file-locks,\n"
+     "      --manage-cgroups-mode soft|full|strict|ignore  as for checkpoint\n"
+     "In the foreground the exit status is the container's; it is deleted when it exits.\n", true},
     {"net-hook", cmd_nethook, "veth networking as an OCI hook (createRuntime up, poststop down)",
      "Usage: capsa net-hook [--bridge NAME] [--subnet CIDR] up|down   (OCI state on stdin)\n"
      "  up    create a veth pair: host end cvXXXXXXXX (from the container id), eth0 in the\n"
