@@ -7,7 +7,8 @@ PYTHON   ?= /usr/bin/python3
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Isrc -D_GNU_SOURCE -Ulinux \
             -DCAPSA_VERSION='"$(VERSION)"' -DCAPSA_COMMIT='"$(COMMIT)"'
-LDLIBS   := -ljansson -lseccomp -lcap
+# -lmicrohttpd: capsa exporter; the static capsa goes without (its MHD symbols are weak)
+LDLIBS    = -ljansson -lseccomp -lcap $(if $(findstring static,$@),,-lmicrohttpd)
 # no relocations in code: selfexe_swap relies on code pages equal to the file's
 LDFLAGS  += -Wl,-z,text
 BUILD    := build

@@ -6,6 +6,9 @@ PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
 libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux \
 podman conmon containerd umoci runc docker.io \
 clang llvm libclang-rt-14-dev valgrind"
+# libmicrohttpd-dev: capsa exporter's HTTP server. prometheus (19 MB, about 10 s to install):
+# tests/integration/test_exporter.py scrapes the exporter with a real Prometheus.
+PKGS="$PKGS libmicrohttpd-dev prometheus"
 # docker.io: tests/clients/test_docker.py (a private dockerd the test starts itself).
 # clang + libclang-rt (libFuzzer, only a recommends of clang) + llvm (llvm-symbolizer):
 # make fuzz. valgrind: make valgrind.

@@ -17,6 +17,9 @@
 
 #define OCI_SPEC_VERSION "1.2.0"
 
+/* src/cmd/exporter.c: kept out of cmd_table (table.c) so it stays optional. */
+extern const cmd_def cmd_exporter_def;
+
 static void usage(FILE *f)
 {
     fputs("Usage: capsa [GLOBAL FLAGS] COMMAND [FLAGS] [ARGS]\n"
@@ -36,6 +39,7 @@ static void usage(FILE *f)
           "Commands:\n", f);
     for (const cmd_def *d = cmd_table; d->name; d++)
         fprintf(f, "  %-10s %s\n", d->name, d->summary);
+    fprintf(f, "  %-10s %s\n", cmd_exporter_def.name, cmd_exporter_def.summary);
 }
 
 static char *default_root(void)
@@ -155,6 +159,8 @@ int main(int argc, char **argv)
         return 0;
     }
     const cmd_def *d = cmd_find(verb);
+    if (!d && !strcmp(verb, cmd_exporter_def.name))
+        d = &cmd_exporter_def;
     if (!d) {
         fprintf(stderr, "capsa: unknown command \"%s\" (see capsa --help)\n", verb);
         return 1;

@@ -9,10 +9,11 @@
 
 #include "cmd/cmd.h"
 #include "observe/audit.h"
+#include "observe/discover.h"
 
 typedef struct {
     const char *format, *color;
-    bool strict, all;
+    bool strict, all, host;
     pid_t pid;
 } audit_opts;
 
@@ -20,6 +21,7 @@ static int parse(int argc, char **argv, audit_opts *o, capsa_err *e)
 {
     static const struct option opts[] = {{"pid", required_argument, NULL, 'p'},
                                          {"all", no_argument, NULL, 'a'},
+                                         {"host", no_argument, NULL, 'H'},
                                          {"format", required_argument, NULL, 'f'},
                                          {"strict", no_argument, NULL, 's'},
                                          {"color", required_argument, NULL, 'c'},
@@ -38,6 +40,7 @@ static int parse(int argc, char **argv, audit_opts *o, capsa_err *e)
             o->pid = (pid_t)v;
             break;
         case 'a': o->all = true; break;
+        case 'H': o->host = true; break;
         case 'f': o->format = optarg; break;
         case 's': o->strict = true; break;
         case 'c': o->color = optarg; break;
@@ -50,9 +53,9 @@ static int parse(int argc, char **argv, audit_opts *o, capsa_err *e)
     if (strcmp(o->color, "auto") && strcmp(o->color, "always") && strcmp(o->color, "never"))
         return cerr_set(e, EINVAL, "--color must be auto, always or never, not \"%s\"", o->color);
     int ids = argc - optind;
-    if ((ids > 0) + (o->pid > 0) + o->all != 1)
-        return cerr_set(e, EINVAL, "give exactly one of ID, --pid PID or --all (see capsa audit "
-                        "--help)");
+    if ((ids > 0) + (o->pid > 0) + o->all + o->host != 1)
+        return cerr_set(e, EINVAL, "give exactly one of ID, --pid PID, --all or --host (see "
+                        "capsa audit --help)");
     if (ids > 1)
         return cerr_set(e, EINVAL, "one container id at a time (or --all)");
     return 0;
@@ -66,9 +69,10 @@ static void print_header(const obs_target *t)
         printf("pid %d\n", (int)t->pid);
 }
 
-/* Audit one live target into out (json) or stdout; returns its worst level. */
-static int audit_one(const obs_target *t, const audit_opts *o, json_t *out, obs_level *worst,
-                     capsa_err *e)
+/* Audit one live target into out (json) or stdout; returns its worst level.
+ * hc: the container found on the host (--host), else NULL. */
+static int audit_one(const obs_target *t, const obs_host_ct *hc, const audit_opts *o,
+                     json_t *out, obs_level *worst, capsa_err *e)
 {
     obs_report rep = {0};
     int r = obs_audit(t, &rep, e);
@@ -80,7 +84,18 @@ static int audit_one(const obs_target *t, const audit_opts *o, json_t *out, obs_
     if (out) {
         json_t *j = obs_report_json(&rep);
         json_object_set_new(j, "target", obs_target_json(t));
+        if (hc)
+            json_object_set_new(j, "container", obs_host_ct_json(hc));
         json_array_append_new(out, j);
+    } else if (hc) {
+        char name[200];
+        obs_host_ct_name(hc, name, sizeof name);
+        if (hc->id)
+            printf("%s (pid %d, %s%s%s)\n", name, (int)hc->pid, hc->comm,
+                   hc->runtime ? ", runtime " : "", hc->runtime ? hc->runtime : "");
+        else
+            printf("unknown container (pid %d, %s)\n", (int)hc->pid, hc->comm);
+        obs_report_print(stdout, &rep, obs_want_color(o->color, 1));
     } else {
         print_header(t);
         obs_report_print(stdout, &rep, obs_want_color(o->color, 1));
@@ -98,8 +113,29 @@ static int run(cmd_ctx *c, const audit_opts *o, const char *id, json_t *targets,
     if (o->pid > 0) {
         if ((r = obs_target_pid(o->pid, &t, e)) < 0)
             return r;
-        r = audit_one(&t, o, targets, worst, e);
+        r = audit_one(&t, NULL, o, targets, worst, e);
         obs_target_free(&t);
+        return r;
+    }
+    if (o->host) {
+        obs_host_cts cs;
+        if ((r = obs_discover(c->rt.root, &cs, e)) < 0)
+            return r;
+        size_t audited = 0;
+        for (size_t i = 0; i < cs.n && r >= 0; i++) {
+            capsa_err e2;
+            if (obs_target_pid(cs.v[i].pid, &t, &e2) < 0)
+                continue;  /* gone meanwhile */
+            if (audited++ && !targets)
+                putchar('\n');
+            int rr = audit_one(&t, &cs.v[i], o, targets, worst, &e2);
+            if (rr < 0 && !targets)
+                printf("%s\n", e2.msg);  /* exited meanwhile, or unreadable */
+            obs_target_free(&t);
+        }
+        if (!audited && !targets)
+            printf("no containers on this host\n");
+        obs_host_cts_free(&cs);
         return r;
     }
     char **ids = NULL;
@@ -127,7 +163,7 @@ static int run(cmd_ctx *c, const audit_opts *o, const char *id, json_t *targets,
             else if (!targets)
                 printf("container %s: %s, nothing to audit\n\n", t.id, t.status);
         } else {
-            r = audit_one(&t, o, targets, worst, e);
+            r = audit_one(&t, NULL, o, targets, worst, e);
             audited++;
             if (r >= 0 && !targets && i + 1 < n)
                 putchar('\n');

@@ -4,21 +4,25 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "observe/discover.h"
 
 int cmd_list(cmd_ctx *c, int argc, char **argv, capsa_err *e)
 {
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"host", no_argument, NULL, 'H'},
                                          {NULL, 0, NULL, 0}};
     int opt, r;
     const char *format = "table";
-    bool quiet = false;
+    bool quiet = false, host = false;
     optind = 0;
     while ((r = cmd_getopt(cmd_find("list"), argc, argv, "f:q", opts, &opt, e)) == 0 && opt != -1) {
         if (opt == 'f')
             format = optarg;
         else if (opt == 'q')
             quiet = true;
+        else if (opt == 'H')
+            host = true;
     }
     if (r)
         return r < 0 ? r : 0;
@@ -26,6 +30,8 @@ int cmd_list(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         return cerr_set(e, EINVAL, "list: --format must be table or json, not \"%s\"", format);
     if ((r = cmd_need_args("list", argc, 0, 0, e)) < 0)
         return r;
+    if (host)  /* every container on the host, whoever started it */
+        return obs_host_list(c->rt.root, !strcmp(format, "json"), quiet, e);
     rt_info *v;
     size_t n;
     if ((r = rt_list(&c->rt, &v, &n, e)) < 0)

@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "observe/discover.h"
+#include "observe/metrics.h"
 #include "observe/observe_stats.h"
 #include "observe/report.h"
 
 typedef struct {
     const char *format, *color;
-    bool all, json;
+    bool all, json, host, om, prom;
     double watch, interval;
     long count;
 } stats_opts;
@@ -33,6 +35,7 @@ static int seconds(const char *flag, const char *s, double *out, capsa_err *e)
 static int parse(int argc, char **argv, stats_opts *o, capsa_err *e)
 {
     static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                         {"host", no_argument, NULL, 'H'},
                                          {"watch", required_argument, NULL, 'w'},
                                          {"interval", required_argument, NULL, 'i'},
                                          {"count", required_argument, NULL, 'n'},
@@ -46,6 +49,7 @@ static int parse(int argc, char **argv, stats_opts *o, capsa_err *e)
         char *end;
         switch (opt) {
         case 'a': o->all = true; break;
+        case 'H': o->host = true; break;
         case 'w':
             if ((r = seconds("--watch", optarg, &o->watch, e)) < 0)
                 return r;
@@ -68,11 +72,20 @@ static int parse(int argc, char **argv, stats_opts *o, capsa_err *e)
     }
     if (r)
         return r;
-    if (strcmp(o->format, "table") && strcmp(o->format, "json"))
-        return cerr_set(e, EINVAL, "stats: --format must be table or json, not \"%s\"", o->format);
     o->json = !strcmp(o->format, "json");
-    if (o->all == (argc - optind > 0))
-        return cerr_set(e, EINVAL, "stats: give container ids or --all (see capsa stats --help)");
+    o->om = !strcmp(o->format, "openmetrics");
+    o->prom = !strcmp(o->format, "prometheus");
+    if (strcmp(o->format, "table") && !o->json && !o->om && !o->prom)
+        return cerr_set(e, EINVAL, "stats: --format must be table, json, openmetrics or "
+                        "prometheus, not \"%s\"", o->format);
+    if (o->all + o->host + (argc - optind > 0) != 1)
+        return cerr_set(e, EINVAL, "stats: give container ids, --all or --host (see capsa stats "
+                        "--help)");
+    if ((o->om || o->prom) && !o->host)
+        return cerr_set(e, EINVAL, "stats: --format %s needs --host", o->format);
+    if ((o->om || o->prom) && o->watch > 0)
+        return cerr_set(e, EINVAL, "stats: --format %s prints one scrape: no --watch (capsa "
+                        "exporter serves them)", o->format);
     return 0;
 }
 
@@ -86,15 +99,72 @@ static void sleep_s(double s)
 typedef struct {
     obs_stats_entry *v;
     size_t n;
+    json_t **info;   /* --host: what each entry is ({"container": ...} or {"pod": ...}) */
 } entries;
 
 static void entries_free(entries *es)
 {
-    for (size_t i = 0; i < es->n; i++)
+    for (size_t i = 0; i < es->n; i++) {
         obs_target_free(&es->v[i].t);
+        if (es->info)
+            json_decref(es->info[i]);
+    }
     free(es->v);
+    free(es->info);
     es->v = NULL;
+    es->info = NULL;
     es->n = 0;
+}
+
+static void keep_prev(const entries *old, obs_stats_entry *en)
+{
+    for (size_t j = 0; j < old->n; j++) {
+        if (!strcmp(old->v[j].t.id, en->t.id) && old->v[j].t.pid == en->t.pid &&
+            !strcmp(old->v[j].t.cgroup_path ? old->v[j].t.cgroup_path : "",
+                    en->t.cgroup_path ? en->t.cgroup_path : "")) {
+            obs_target t = en->t;
+            *en = old->v[j];
+            en->t = t;
+            return;
+        }
+    }
+}
+
+/* --host: every container on the host, and each Kubernetes pod's cgroup in a
+ * row of its own before its containers ("pod/UID"). */
+static int load_host(cmd_ctx *c, entries *es, capsa_err *e)
+{
+    obs_host_cts cs;
+    int r = obs_discover(c->rt.root, &cs, e);
+    if (r < 0)
+        return r;
+    size_t cap = 2 * cs.n + 1;
+    entries fresh = {xcalloc(cap, sizeof *fresh.v), 0, xcalloc(cap, sizeof *fresh.info)};
+    const char *last_pod = NULL;
+    for (size_t i = 0; i < cs.n; i++) {
+        const obs_host_ct *hc = &cs.v[i];
+        if (hc->pod_cgroup && (!last_pod || strcmp(last_pod, hc->pod_cgroup))) {
+            obs_stats_entry *en = &fresh.v[fresh.n];
+            en->t.id = xasprintf("pod/%.8s", hc->pod_uid);
+            en->t.cgroup_path = xstrdup(hc->pod_cgroup);
+            keep_prev(es, en);
+            fresh.info[fresh.n++] = json_pack("{s:{s:s, s:s?, s:s}}", "pod", "uid", hc->pod_uid,
+                                              "qos", hc->qos, "cgroup", hc->pod_cgroup);
+            last_pod = hc->pod_cgroup;
+        }
+        obs_stats_entry *en = &fresh.v[fresh.n];
+        char id[160];
+        obs_host_ct_id(hc, true, id, sizeof id);
+        en->t.id = hc->id ? xasprintf("%s%s/%s", hc->pod_uid ? "  " : "", hc->engine, id)
+                          : xstrdup(id);
+        en->t.pid = hc->pid;
+        keep_prev(es, en);
+        fresh.info[fresh.n++] = json_pack("{s:o}", "container", obs_host_ct_json(hc));
+    }
+    obs_host_cts_free(&cs);
+    entries_free(es);
+    *es = fresh;
+    return 0;
 }
 
 /* (Re)load the targets, keeping the last sample of those seen before so
@@ -105,9 +175,11 @@ static int load(cmd_ctx *c, const stats_opts *o, char **names, size_t nnames, en
     char **ids = names;
     size_t n = nnames;
     int r;
+    if (o->host)
+        return load_host(c, es, e);
     if (o->all && (r = obs_target_ids(c->rt.root, &ids, &n, e)) < 0)
         return r;
-    entries fresh = {xcalloc(n ? n : 1, sizeof *fresh.v), 0};
+    entries fresh = {xcalloc(n ? n : 1, sizeof *fresh.v), 0, NULL};
     r = 0;
     for (size_t i = 0; i < n; i++) {
         obs_stats_entry *en = &fresh.v[fresh.n];
@@ -146,8 +218,16 @@ static void print(const entries *es, const stats_opts *o, bool color)
 {
     if (o->json) {
         json_t *a = json_array();
-        for (size_t i = 0; i < es->n; i++)
-            json_array_append_new(a, obs_stats_json(&es->v[i]));
+        for (size_t i = 0; i < es->n; i++) {
+            json_t *j = obs_stats_json(&es->v[i]);
+            if (es->info) {
+                json_object_update(j, es->info[i]);
+                /* the engine's full id, not the table's short name */
+                json_t *ct = json_object_get(es->info[i], "container");
+                json_object_set(j, "id", ct ? json_object_get(ct, "id") : json_null());
+            }
+            json_array_append_new(a, j);
+        }
         char *s = json_dumps(a, JSON_COMPACT);
         puts(s);
         free(s);
@@ -159,7 +239,7 @@ static void print(const entries *es, const stats_opts *o, bool color)
         for (size_t i = 0; i < es->n; i++)
             obs_stats_print_warnings(stdout, &es->v[i], color);
         if (!es->n)
-            puts("(no running containers)");
+            puts(o->host ? "(no containers on this host)" : "(no running containers)");
     }
     fflush(stdout);
 }
@@ -173,6 +253,20 @@ int cmd_stats(cmd_ctx *c, int argc, char **argv, capsa_err *e)
     char **names = argv + optind;
     size_t nnames = (size_t)(argc - optind);
     bool tty = isatty(1), color = obs_want_color(o.color, 1);
+    if (o.om || o.prom) {  /* one scrape, for node-exporter's textfile collector */
+        obs_scraper *sc = obs_scraper_new(c->rt.root, true, 0);
+        char *text;
+        size_t len;
+        r = obs_scrape(sc, o.om, &text, &len, e);
+        obs_scraper_free(sc);
+        if (r < 0)
+            return r;
+        fwrite(text, 1, len, stdout);
+        free(text);
+        return 0;
+    }
+    if (o.host)
+        obs_stats_set_id_width(24);
     entries es = {0};
     if ((r = load(c, &o, names, nnames, &es, e)) < 0)
         return r;
@@ -192,7 +286,7 @@ int cmd_stats(cmd_ctx *c, int argc, char **argv, capsa_err *e)
      * lines otherwise so logs and pipes stay readable. */
     for (long round = 0; !o.count || round < o.count; round++) {
         sleep_s(o.watch);
-        if (o.all && (r = load(c, &o, names, nnames, &es, e)) < 0)
+        if ((o.all || o.host) && (r = load(c, &o, names, nnames, &es, e)) < 0)
             break;
         for (size_t i = 0; i < es.n; i++)
             obs_stats_sample(&es.v[i]);

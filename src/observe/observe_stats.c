@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "observe/report.h"
+#include "util/log.h"
 
 static uint64_t now_ns(void)
 {
@@ -90,11 +91,63 @@ void obs_stats_derive(const obs_stats_entry *en, long host_cpus, obs_stats_deriv
     if (d->d_oom_kill)
         WARN(d, "%" PRIu64 " process%s OOM-killed in the last %.1f s", d->d_oom_kill,
              d->d_oom_kill == 1 ? "" : "es", d->interval_s);
-    else if (s->oom_kill)
-        WARN(d, "%" PRIu64 " OOM kill%s so far", s->oom_kill, s->oom_kill == 1 ? "" : "s");
-    if (s->pids_max_events)
-        WARN(d, "%" PRIu64 " fork%s refused by pids.max", s->pids_max_events,
-             s->pids_max_events == 1 ? "" : "s");
+    /* Over its life: the OOM kills, refused forks and mostly-throttled CPU. */
+    char hits[3][OBS_LIMIT_HIT_LEN];
+    size_t nh = obs_limit_hits(s, hits, 3);
+    for (size_t i = 0; i < nh; i++) {
+        if (d->d_oom_kill && strstr(hits[i], "OOM kill"))
+            continue;  /* said above, for this interval */
+        if (strstr(hits[i], "pids limit"))
+            WARN(d, "%.159s: refused by pids.max", hits[i]);
+        else
+            WARN(d, "%.159s", hits[i]);
+    }
+}
+
+size_t obs_limit_hits(const cgroup_stats *s, char out[][OBS_LIMIT_HIT_LEN], size_t max)
+{
+    size_t n = 0;
+    char lim[32];
+    if (n < max && s->has_memory && s->oom_kill) {
+        if (s->mem_limit_eff == CG_UNLIMITED)
+            snprintf(lim, sizeof lim, "none");
+        else
+            obs_fmt_bytes(lim, sizeof lim, s->mem_limit_eff);
+        snprintf(out[n++], OBS_LIMIT_HIT_LEN, "%" PRIu64 " OOM kill%s at its memory limit (%s)",
+                 s->oom_kill, s->oom_kill == 1 ? "" : "s", lim);
+    }
+    if (n < max && s->has_pids && s->pids_max_events) {
+        if (s->pids_limit_eff == CG_UNLIMITED)
+            snprintf(lim, sizeof lim, "none");
+        else
+            snprintf(lim, sizeof lim, "%" PRIu64, s->pids_limit_eff);
+        snprintf(out[n++], OBS_LIMIT_HIT_LEN, "fork refused %" PRIu64 " time%s at its pids "
+                 "limit (%s)", s->pids_max_events, s->pids_max_events == 1 ? "" : "s", lim);
+    }
+    if (n < max && s->has_cpu && s->nr_periods >= 20 && 2 * s->nr_throttled > s->nr_periods) {
+        char quota[48] = "";
+        if (s->cpu_limit_eff > 0)
+            snprintf(quota, sizeof quota, ", at its quota of %.2f CPUs", s->cpu_limit_eff);
+        snprintf(out[n++], OBS_LIMIT_HIT_LEN, "cpu throttled in %" PRIu64 " of %" PRIu64
+                 " periods (%.0f%%, %.1f s) over its life%s", s->nr_throttled, s->nr_periods,
+                 100.0 * (double)s->nr_throttled / (double)s->nr_periods,
+                 (double)s->throttled_ns / 1e9, quota);
+    }
+    return n;
+}
+
+size_t obs_limit_hits_report(FILE *f, const char *id, const cgroup_stats *s, bool with_oom)
+{
+    char hits[3][OBS_LIMIT_HIT_LEN];
+    size_t n = obs_limit_hits(s, hits, 3), shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!with_oom && strstr(hits[i], "OOM kill"))
+            continue;
+        shown++;
+        fprintf(f, "capsa: container %s: %s\n", id, hits[i]);
+        log_msg("warning", "container %s: %s", id, hits[i]);
+    }
+    return shown;
 }
 
 /* ---- JSON ---- */
@@ -192,9 +245,16 @@ json_t *obs_stats_json(const obs_stats_entry *en)
 
 /* ---- table ---- */
 
+static int id_width = 16;
+
+void obs_stats_set_id_width(int w)
+{
+    id_width = w > 0 && w < 100 ? w : 16;
+}
+
 void obs_stats_print_header(FILE *f)
 {
-    fprintf(f, "%-16s %7s %7s %-16s %-24s %6s %4s %-13s %-22s %s\n", "ID", "CPU%", "OF-LIM",
+    fprintf(f, "%-*s %7s %7s %-16s %-24s %6s %4s %-13s %-22s %s\n", id_width, "ID", "CPU%", "OF-LIM",
             "THROTTLED", "MEM USAGE / LIMIT", "MEM%", "OOM", "PIDS", "IO READ / WRITE",
             "PSI10 CPU/MEM/IO");
 }
@@ -211,7 +271,7 @@ void obs_stats_print_row(FILE *f, const obs_stats_entry *en, bool color)
 {
     const char *id = en->t.id ? en->t.id : "-";
     if (!en->ok) {
-        fprintf(f, "%-16s %s\n", id, en->t.status && strcmp(en->t.status, "running")
+        fprintf(f, "%-*s %s\n", id_width, id, en->t.status && strcmp(en->t.status, "running")
                                          ? en->t.status : en->err);
         return;
     }
@@ -249,7 +309,7 @@ void obs_stats_print_row(FILE *f, const obs_stats_entry *en, bool color)
     /* Near a limit: mark the cell (and colour it on a terminal). */
     const char *hot = color ? "\033[1;33m" : "", *off = color ? "\033[0m" : "";
     bool mem_hot = d.mem_pct >= 90, pid_hot = d.pids_pct >= 90, thr_hot = d.d_throttled > 0;
-    fprintf(f, "%-16s %7s %7s %s%-16s%s %-24s %s%6s%s %4" PRIu64 " %s%-13s%s %-22s %s\n", id, cpu,
+    fprintf(f, "%-*s %7s %7s %s%-16s%s %-24s %s%6s%s %4" PRIu64 " %s%-13s%s %-22s %s\n", id_width, id, cpu,
             lim, thr_hot ? hot : "", thr, thr_hot ? off : "", mem, mem_hot ? hot : "", mp,
             mem_hot ? off : "", s->oom_kill, pid_hot ? hot : "", pids, pid_hot ? off : "", io,
             ps);

@@ -29,7 +29,7 @@ typedef struct {
     uint64_t d_periods, d_throttled, d_throttled_ns, d_oom_kill;
     double mem_pct, pids_pct;   /* of the effective limit; -1 no limit */
     int n_warn;
-    char warn[OBS_STATS_MAX_WARN][160];
+    char warn[OBS_STATS_MAX_WARN][200];
 } obs_stats_derived;
 
 /* Take a sample: the previous one moves to prev. Never fails: a container
@@ -39,8 +39,21 @@ void obs_stats_sample(obs_stats_entry *en);
  * last interval, forks refused). Pure apart from the host CPU count. */
 void obs_stats_derive(const obs_stats_entry *en, long host_cpus, obs_stats_derived *d);
 json_t *obs_stats_json(const obs_stats_entry *en);
+/* Width of the ID column (default 16; host-wide names are longer). */
+void obs_stats_set_id_width(int w);
 void obs_stats_print_header(FILE *f);
 void obs_stats_print_row(FILE *f, const obs_stats_entry *en, bool color);
+/* Limits the container hit over its life, one line each with the number:
+ * "fork refused 80 times at its pids limit (20)", "3 OOM kills at its memory
+ * limit (64.0 MiB)", "cpu throttled in 170 of 200 periods (85%, 12.3 s) over
+ * its life, at its quota of 0.50 CPUs" (most periods, at least 20). Pure.
+ * Returns how many lines were written into out (at most max). */
+#define OBS_LIMIT_HIT_LEN 160
+size_t obs_limit_hits(const cgroup_stats *s, char out[][OBS_LIMIT_HIT_LEN], size_t max);
+/* Print each as "capsa: container ID: LINE" (as the OOM report of run) and log
+ * it as a warning; for `run` at exit (with_oom false: rt_oom_report says that
+ * already) and `events`. Returns the count. */
+size_t obs_limit_hits_report(FILE *f, const char *id, const cgroup_stats *s, bool with_oom);
 /* "! ID: warning" lines under the table. */
 void obs_stats_print_warnings(FILE *f, const obs_stats_entry *en, bool color);
 
