@@ -150,8 +150,9 @@ int main(int argc, char **argv)
         }
     }
     if (i >= argc) {
-        usage(stderr);
-        return 1;
+        /* as runc: no command prints the help, and that is not an error */
+        usage(stdout);
+        return 0;
     }
     const char *verb = argv[i];
     if (!strcmp(verb, "help")) {
@@ -163,7 +164,7 @@ int main(int argc, char **argv)
         d = &cmd_exporter_def;
     if (!d) {
         fprintf(stderr, "capsa: unknown command \"%s\" (see capsa --help)\n", verb);
-        return 1;
+        return 3;  /* runc's status for a command it does not know */
     }
     /* exec runs from a sealed copy; create and run let init re-execute alone
      * (linux/reinit.h), or re-execute once they know they need to */
@@ -198,7 +199,7 @@ int main(int argc, char **argv)
         const char *id = d->takes_id && optind > 0 && optind < argc - i ? argv[i + optind] : NULL;
         fprintf(stderr, "capsa: %s%s%s: %s\n", verb, id ? " " : "", id ? id : "", e.msg);
         log_error("%s%s%s: %s", verb, id ? " " : "", id ? id : "", e.msg);
-        return 1;
+        return c.fail_status ? c.fail_status : 1;
     }
     return r;
 }

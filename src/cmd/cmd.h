@@ -11,6 +11,7 @@
 typedef struct {
     rt_ctx rt;
     const char *prog;
+    int fail_status;   /* exit status when run() fails; 0: 1 (exec: 255, as runc) */
 } cmd_ctx;
 
 typedef struct {

@@ -5,7 +5,7 @@
 #include "cmd/cmd.h"
 
 enum { OPT_CONSOLE = 256, OPT_PIDFILE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_IGNORE_PAUSED,
-       OPT_LABEL, OPT_APPARMOR };
+       OPT_LABEL, OPT_APPARMOR, OPT_CGROUP };
 
 static const struct option exec_opts[] = {
     {"process", required_argument, NULL, 'p'},
@@ -23,14 +23,15 @@ static const struct option exec_opts[] = {
     {"ignore-paused", no_argument, NULL, OPT_IGNORE_PAUSED},
     {"process-label", required_argument, NULL, OPT_LABEL},
     {"apparmor", required_argument, NULL, OPT_APPARMOR},
+    {"cgroup", required_argument, NULL, OPT_CGROUP},
     {NULL, 0, NULL, 0},
 };
 
 int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
 {
     rt_exec_opts o = {0};
-    autofree char **env = NULL, **caps = NULL;
-    size_t nenv = 0, ncaps = 0;
+    autofree char **env = NULL, **caps = NULL, **cgroups = NULL;
+    size_t nenv = 0, ncaps = 0, ncgroups = 0;
     const char *gids = NULL;
     autofree char *gids_owned = NULL;
     int r = 0;
@@ -80,6 +81,7 @@ int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
             break;
         }
         case OPT_IGNORE_PAUSED: o.ignore_paused = true; break;
+        case OPT_CGROUP: cmd_push(&cgroups, &ncgroups, optarg); break;
         case OPT_LABEL:
         case OPT_APPARMOR:
             if (*optarg)
@@ -98,7 +100,11 @@ int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
     o.args = argv + optind;
     o.env = env;
     o.caps = caps;
+    o.cgroups = cgroups;
     int status = 0;
+    /* runc exits 255 when the process could not be run (1 is a usage error); a
+     * process's own status can be anything, 255 included */
+    c->fail_status = 255;
     r = rt_exec(&c->rt, argv[id], &o, &status, e);
     optind = id;  /* main names the id in an error line */
     return r < 0 ? r : status;

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd/cmd.h"
 #include "util/names.h"
@@ -66,7 +67,10 @@ int cmd_kill(cmd_ctx *c, int argc, char **argv, capsa_err *e)
     if ((r = cmd_need_args("kill", argc, 1, 2, e)) < 0)
         return r;
     int sig = SIGTERM;
-    if (argc - optind == 2 && (sig = signal_parse(argv[optind + 1], e)) < 0)
+    /* signal 0 (runc takes it): only checks that the process is there */
+    if (argc - optind == 2 && !strcmp(argv[optind + 1], "0"))
+        sig = 0;
+    else if (argc - optind == 2 && (sig = signal_parse(argv[optind + 1], e)) < 0)
         return cerr_wrap(e, "kill");
     return rt_kill(&c->rt, argv[optind], sig, all, e);
 }

@@ -137,7 +137,9 @@ static int pass_seccomp_fd(pid_t init, int fd, void *arg, capsa_err *e)
     st.pid = init;
     autofree char *state = state_oci_json(&st, "creating", false);
     const spec_seccomp *sc = &a->s->linux.seccomp;
-    return seccomp_send_listener(sc->listener_path, fd, state, sc->listener_metadata, e);
+    int r = seccomp_send_listener(sc->listener_path, fd, state, sc->listener_metadata, e);
+    /* runc's words, which engines and scripts match on, before capsa's */
+    return r < 0 ? cerr_wrap(e, "failed to connect with seccomp agent") : r;
 }
 
 /* The devices cgroup gets the config's rules, then the devices every container

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/subcgroup.h"
 #include "util/units.h"
 #include "linux/linux.h"
 #include "linux/seccomp_filter.h"
@@ -45,8 +46,10 @@ static int pass_seccomp_fd(pid_t pid, int fd, void *arg, capsa_err *e)
     cstate st = *a->st;
     st.pid = pid;
     autofree char *state = state_oci_json(&st, "running", false);
-    return seccomp_send_listener(a->seccomp->listener_path, fd, state,
+    int r = seccomp_send_listener(a->seccomp->listener_path, fd, state,
                                  a->seccomp->listener_metadata, e);
+    /* runc's words, which engines and scripts match on, before capsa's */
+    return r < 0 ? cerr_wrap(e, "failed to connect with seccomp agent") : r;
 }
 
 /* uid[:gid], digits only: anything else is an error, never a guess
@@ -193,12 +196,27 @@ int rt_exec(const rt_ctx *c, const char *id, const rt_exec_opts *o, int *status,
         a.join.v2 = -1;
         /* as root: the new process joins by itself, no migration by pid */
         spawn_join sj;
-        if (geteuid() == 0 && st.cgroup_path && cgroup_join_open(st.cgroup_path, &a.join, e) == 0) {
+        size_t nsub = 0;
+        while (o->cgroups && o->cgroups[nsub])
+            nsub++;
+        if (nsub && !st.cgroup_path) {
+            r = cerr_set(e, EINVAL, "exec --cgroup: the container has no cgroup of its own");
+        } else if (nsub) {
+            /* a sub-cgroup is joined the same way, or not at all (never the container's
+             * cgroup instead of the one asked for) */
+            if ((r = cgroup_join_open_sub(st.cgroup_path, o->cgroups, nsub, &a.join, e)) == 0) {
+                sj = ct_spawn_join(&a.join);
+                ec.join = &sj;
+            }
+        } else if (geteuid() == 0 && st.cgroup_path &&
+                   cgroup_join_open(st.cgroup_path, &a.join, e) == 0) {
             sj = ct_spawn_join(&a.join);
             ec.join = &sj;
         }
-        cerr_clear(e);
-        r = linux_exec(&ec, &pid, e);
+        if (r == 0) {
+            cerr_clear(e);
+            r = linux_exec(&ec, &pid, e);
+        }
         cgroup_join_close(&a.join);
         master = a.master;
     }

@@ -109,18 +109,28 @@ int rt_kill(const rt_ctx *c, const char *id, int sig, bool all, capsa_err *e)
         return r;
     }
     const char *status = ct_status(dirfd, &st);
-    if (!strcmp(status, "stopped") || !strcmp(status, "creating")) {
-        r = cerr_set(e, ESRCH, "container \"%s\" is not running", id);
+    if (all && !strcmp(status, "stopped")) {
+        /* runc: nothing left to signal is success (containerd's shim sends
+         * kill --all after every container exit) */
+        r = 0;
+    } else if (!strcmp(status, "stopped") || !strcmp(status, "creating")) {
+        r = cerr_set(e, ESRCH, "container \"%s\": container not running", id);
     } else if (all && st.cgroup_path) {
         r = cgroup_kill_all(st.cgroup_path, sig, e);
+        if (r == 0 && sig == SIGKILL && !strcmp(status, "paused"))
+            r = cgroup_freeze(st.cgroup_path, false, e);
     } else {
         int pidfd = proc_open_verified(st.pid, st.pid_start);
         if (pidfd == -ESRCH)
-            r = cerr_set(e, ESRCH, "container \"%s\" is not running", id);
+            r = cerr_set(e, ESRCH, "container \"%s\": container not running", id);
         else if (pidfd < 0)
             r = cerr_sys(e, -pidfd, "open container init %d of %s", (int)st.pid, id);
         else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
             r = cerr_sys(e, errno, "send signal %d to %s", sig, id);
+        /* runc: a SIGKILL to a paused container thaws it, so that the kill
+         * happens now and not at some later resume (a frozen process cannot die) */
+        if (r == 0 && sig == SIGKILL && !strcmp(status, "paused") && st.cgroup_path)
+            r = cgroup_freeze(st.cgroup_path, false, e);
         if (pidfd >= 0)
             close(pidfd);
     }

@@ -55,7 +55,8 @@ int rt_update(const rt_ctx *c, const char *id, const spec_resources *res, capsa_
     if ((r = load(c, id, &dirfd, &st, &status, e)) < 0)
         return r;
     if (!strcmp(status, "stopped")) {
-        r = cerr_set(e, EINVAL, "cannot update container \"%s\": it is stopped", id);
+        r = cerr_set(e, EINVAL, "cannot update container \"%s\": it is stopped "
+                     "(container not running)", id);
     } else {
         /* Device rules are not updated, as runc does: engines send the whole
          * resources object back, and a v1 rewrite starts with "deny all", which
@@ -78,8 +79,9 @@ static int set_frozen(const rt_ctx *c, const char *id, bool frozen, capsa_err *e
         return r;
     const char *want = frozen ? "running" : "paused";
     if (strcmp(status, want))
-        r = cerr_set(e, EINVAL, "cannot %s container \"%s\": it is %s, not %s",
-                     frozen ? "pause" : "resume", id, status, want);
+        /* runc's "container not running" / "container not paused", which clients match */
+        r = cerr_set(e, EINVAL, "cannot %s container \"%s\": it is %s, not %s (container not %s)",
+                     frozen ? "pause" : "resume", id, status, want, want);
     else
         r = cgroup_freeze(st.cgroup_path, frozen, e);
     unload(dirfd, &st);
@@ -126,7 +128,7 @@ static int events_target(const rt_ctx *c, const char *id, char **path, pid_t *pi
     if ((r = load(c, id, &dirfd, &st, &status, e)) < 0)
         return r;
     if (!strcmp(status, "stopped")) {
-        r = cerr_set(e, ESRCH, "container \"%s\" is not running", id);
+        r = cerr_set(e, ESRCH, "container \"%s\": container not running", id);
     } else {
         *path = xstrdup(st.cgroup_path);
         *pid = st.pid;
@@ -180,7 +182,7 @@ int rt_events(const rt_ctx *c, const char *id, uint64_t interval_ns, bool once,
         return r < 0 ? r : emit_stats(id, path, fn, arg, e);
     autoclose int pidfd = proc_open_verified(pid, start);
     if (pidfd < 0)
-        return cerr_set(e, ESRCH, "container \"%s\" is not running", id);
+        return cerr_set(e, ESRCH, "container \"%s\": container not running", id);
     cgroup_oom_watch *w = NULL;
     capsa_err we;
     if (cgroup_oom_watch_open(path, &w, &we) < 0)

@@ -26,6 +26,7 @@ typedef struct {
     bool tty, detach, no_new_privs, ignore_paused;
     const char *console_socket, *pid_file, *cwd, *user, *additional_gids;
     char **env, **caps;       /* NULL-terminated lists of --env K=V, --cap CAP */
+    char **cgroups;           /* --cgroup [CTRL:]SUB (runc 1.1), NULL-terminated */
     int preserve_fds;
 } rt_exec_opts;
 
