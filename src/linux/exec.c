@@ -63,7 +63,8 @@ static void exec_stage1(const void *arg, int sock)
     close_fds_keep(c->preserve_fds, keep, 1);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (sync_expect(sock, MSG_GO, &e) < 0 || exec_join(c, &e) < 0)
+    if (sync_expect(sock, MSG_GO, &e) < 0 || process_oom_score_adj(c->p, &e) < 0 ||
+        exec_join(c, &e) < 0)
         sync_die(sock, &e);
     fork_final(sock, exec_final, c);
 }

@@ -28,12 +28,8 @@ int process_limits(const spec_process *p, const spec_linux *l, capsa_err *e)
             return cerr_sys(e, errno, "setrlimit %s soft=%llu hard=%llu", p->rlimits[i].type,
                             (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
     }
-    if (p->has_oom_score_adj) {
-        char v[16];
-        snprintf(v, sizeof v, "%d", p->oom_score_adj);
-        if (procfs_write("self/oom_score_adj", v, strlen(v), e) < 0)
-            return cerr_wrap(e, "set oomScoreAdj %d", p->oom_score_adj);
-    }
+    if (process_oom_score_adj(p, e) < 0)
+        return -1;
     if (l->has_personality && l->personality_domain) {
         unsigned long persona = !strcmp(l->personality_domain, "LINUX32") ? PER_LINUX32 : PER_LINUX;
         if (personality(persona) < 0)
@@ -208,5 +204,23 @@ int process_chdir(const spec_process *p, capsa_err *e)
     }
     if (fchdir(fd) < 0)
         return cerr_sys(e, errno, "chdir to cwd %s", cwd);
+    return 0;
+}
+
+int process_oom_score_adj(const spec_process *p, capsa_err *e)
+{
+    if (p->has_oom_score_adj) {
+        char v[16], cur[16] = "";
+        snprintf(v, sizeof v, "%d", p->oom_score_adj);
+        FILE *f = fopen("/proc/self/oom_score_adj", "re");
+        if (f) {
+            bool same = fgets(cur, sizeof cur, f) && atoi(cur) == p->oom_score_adj;
+            fclose(f);
+            if (same)
+                return 0;
+        }
+        if (procfs_write("self/oom_score_adj", v, strlen(v), e) < 0)
+            return cerr_wrap(e, "set oomScoreAdj %d", p->oom_score_adj);
+    }
     return 0;
 }

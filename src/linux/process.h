@@ -4,6 +4,10 @@
 #include "spec/spec.h"
 #include "util/err.h"
 
+/* oomScoreAdj, before a user namespace is entered (its /proc/self files stay
+ * the host root's while the process is not dumpable); a no-op when the value
+ * is already the one inherited. */
+int process_oom_score_adj(const spec_process *p, capsa_err *e);
 /* Limits, priorities and personality that need privileges: before the user switch. */
 int process_limits(const spec_process *p, const spec_linux *l, capsa_err *e);
 /* Bounding set, groups, gid, uid, umask; then, with final_caps, the capability

@@ -176,6 +176,8 @@ static int stage1_namespaces(const spawn_cfg *c, int sock, capsa_err *e)
 {
     const spec_linux *l = &c->s->linux;
     int flags = 0, r;
+    if ((r = process_oom_score_adj(&c->s->process, e)) < 0)
+        return r;
     if ((r = ns_join_paths(l, true, e)) < 0)
         return r;
     if (want_new(l, NS_USER)) {
