@@ -120,8 +120,8 @@ static void keep_prev(const entries *old, obs_stats_entry *en)
 {
     for (size_t j = 0; j < old->n; j++) {
         if (!strcmp(old->v[j].t.id, en->t.id) && old->v[j].t.pid == en->t.pid &&
-            !strcmp(old->v[j].t.cgroup_path ? old->v[j].t.cgroup_path : "",
-                    en->t.cgroup_path ? en->t.cgroup_path : "")) {
+            !strcmp(old->v[j].t.pod_cgroup ? old->v[j].t.pod_cgroup : "",
+                    en->t.pod_cgroup ? en->t.pod_cgroup : "")) {
             obs_target t = en->t;
             *en = old->v[j];
             en->t = t;
@@ -146,7 +146,8 @@ static int load_host(cmd_ctx *c, entries *es, capsa_err *e)
         if (hc->pod_cgroup && (!last_pod || strcmp(last_pod, hc->pod_cgroup))) {
             obs_stats_entry *en = &fresh.v[fresh.n];
             en->t.id = xasprintf("pod/%.8s", hc->pod_uid);
-            en->t.cgroup_path = xstrdup(hc->pod_cgroup);
+            en->t.pod_cgroup = xstrdup(hc->pod_cgroup);
+            en->t.pid = hc->pid;  /* a member: its cgroups lead to the pod's */
             keep_prev(es, en);
             fresh.info[fresh.n++] = json_pack("{s:{s:s, s:s?, s:s}}", "pod", "uid", hc->pod_uid,
                                               "qos", hc->qos, "cgroup", hc->pod_cgroup);

@@ -193,7 +193,7 @@ static unsigned long long proc_start(pid_t pid)
         return 0;
     /* fields after comm: state(3) ... starttime(22) */
     int field = 2;
-    for (p++; *p && field < 21; p++)
+    for (p++; *p && field < 22; p++)
         if (*p == ' ')
             field++;
     return strtoull(p, NULL, 10);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cgroup/stats.h"
 #include "util/err.h"
 
 /* What a cgroup path tells about the container in it (pure). */
@@ -58,6 +59,10 @@ void obs_host_cts_free(obs_host_cts *c);
 void obs_host_ct_name(const obs_host_ct *c, char *buf, size_t n);
 /* {"id","engine","runtime","pid","comm","cgroup","pod":{...}|null,...} */
 json_t *obs_host_ct_json(const obs_host_ct *c);
+
+/* The stats of the pod cgroup pod_cgroup (as obs_cgroup_class.pod_cgroup)
+ * that process pid lives under, per hierarchy (podstats.c). */
+int obs_pod_stats_read(pid_t pid, const char *pod_cgroup, cgroup_stats *out, capsa_err *e);
 
 /* `capsa list --host`: a table (ENGINE ID PID ...), JSON array or ids. */
 int obs_host_list(const char *extra_root, bool json, bool quiet, capsa_err *e);

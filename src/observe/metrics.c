@@ -416,7 +416,7 @@ int obs_scrape(obs_scraper *sc, bool om, char **text, size_t *len, capsa_err *e)
             if (!seen) {
                 rows[n] = (obs_metrics_row){.pod_uid = c->pod_uid, .qos = c->qos,
                                             .pod_cgroup = c->pod_cgroup};
-                if (cgroup_stats_read(c->pod_cgroup, &st[n], &ce) == 0)
+                if (obs_pod_stats_read(c->pid, c->pod_cgroup, &st[n], &ce) == 0)
                     rows[n].s = &st[n];
                 n++;
             }

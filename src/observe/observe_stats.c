@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "observe/discover.h"
 #include "observe/report.h"
 #include "util/log.h"
 
@@ -28,7 +29,9 @@ void obs_stats_sample(obs_stats_entry *en)
     }
     capsa_err e = {0};
     int r = -ENOENT;
-    if (en->t.cgroup_path)
+    if (en->t.pod_cgroup && en->t.pid > 0)
+        r = obs_pod_stats_read(en->t.pid, en->t.pod_cgroup, &en->cur, &e);
+    else if (en->t.cgroup_path)
         r = cgroup_stats_read(en->t.cgroup_path, &en->cur, &e);
     if (r < 0 && en->t.pid > 0)  /* the recorded path resolves elsewhere: follow the pid */
         r = cgroup_stats_read_pid(en->t.pid, &en->cur, &e);

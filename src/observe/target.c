@@ -89,6 +89,7 @@ void obs_target_free(obs_target *t)
     free(t->status);
     free(t->cgroup_path);
     free(t->bundle);
+    free(t->pod_cgroup);
     memset(t, 0, sizeof *t);
 }
 

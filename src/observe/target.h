@@ -15,6 +15,7 @@ typedef struct {
     pid_t pid;           /* init pid (container) or the pid; 0 if stopped */
     char *cgroup_path;   /* as in state.json; NULL: use /proc/PID/cgroup */
     char *bundle;
+    char *pod_cgroup;    /* set: the Kubernetes pod cgroup above pid (capsa stats --host) */
 } obs_target;
 
 /* Read <root>/<id>/state.json without taking the container lock: it is
