@@ -211,17 +211,20 @@ class Workspace:
             self.obs(step + "/out", r.out.strip())
 
     # commands
-    def __call__(self, *args, input=None, timeout=60, global_args=(), pass_fds=(),
+    def __call__(self, *args, input=None, timeout=60, global_args=(), fd3=None,
                  stdin=subprocess.DEVNULL):
         """Run the runtime; stdout/stderr go to files, not pipes: a container made by
         create or run -d keeps the caller's stdio (runc), and a pipe would not end
         until the container does."""
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
-                p = subprocess.run([self.binary, "--root", self.root, *global_args, *args],
-                                   input=input.encode() if input is not None else None,
+                cmd = [self.binary, "--root", self.root, *global_args, *args]
+                if fd3:  # the file open as fd 3 of the runtime (for --preserve-fds 1)
+                    cmd = ["sh", "-c", 'exec "$@" 3<"$FD3"', "sh", *cmd]
+                p = subprocess.run(cmd, input=input.encode() if input is not None else None,
                                    stdin=stdin if input is None else None,
-                                   stdout=out, stderr=err, timeout=timeout, pass_fds=pass_fds)
+                                   stdout=out, stderr=err, timeout=timeout,
+                                   env=dict(os.environ, FD3=fd3 or ""))
                 rc = p.returncode
             except subprocess.TimeoutExpired:
                 rc = -999
@@ -732,17 +735,10 @@ def _(w):
 def _(w):
     cid = w.new_id()
     b = w.bundle(args=("cat", "/proc/self/fd/3"), cid=cid)
-    fd = os.open(os.path.join(w.tmp, "data"), os.O_RDWR | os.O_CREAT)
-    os.write(fd, b"fd-three\n")
-    os.lseek(fd, 0, 0)
-    os.dup2(fd, 3, inheritable=True) if fd != 3 else None
-    try:
-        r = w("run", "--preserve-fds", "1", "--bundle", b, cid, pass_fds=(3,),
-              stdin=subprocess.DEVNULL)
-    finally:
-        if fd != 3:
-            os.close(3)
-        os.close(fd)
+    data = os.path.join(w.tmp, "data")
+    with open(data, "w") as f:
+        f.write("fd-three\n")
+    r = w("run", "--preserve-fds", "1", "--bundle", b, cid, fd3=data)
     w.obs("rc", r.rc)
     w.obs("stdout", r.out)
 
@@ -853,19 +849,12 @@ def _(w):
 @case("exec.preserve-fds")
 def _(w):
     cid, b = _running(w)
-    fd = os.open(os.path.join(w.tmp, "data"), os.O_RDWR | os.O_CREAT)
-    os.write(fd, b"exec-fd-three\n")
-    os.lseek(fd, 0, 0)
-    if fd != 3:
-        os.dup2(fd, 3)
-    try:
-        w.run_step("fd3", "exec", "--preserve-fds", "1", cid, "cat", "/proc/self/fd/3",
-                   pass_fds=(3,), out=True)
-        w.run_step("fd3-not-passed", "exec", cid, "cat", "/proc/self/fd/3")
-    finally:
-        if fd != 3:
-            os.close(3)
-        os.close(fd)
+    data = os.path.join(w.tmp, "data")
+    with open(data, "w") as f:
+        f.write("exec-fd-three\n")
+    w.run_step("fd3", "exec", "--preserve-fds", "1", cid, "cat", "/proc/self/fd/3", fd3=data,
+               out=True)
+    w.run_step("fd3-not-passed", "exec", cid, "cat", "/proc/self/fd/3", fd3=data)
 
 
 @case("exec.tty-console-socket")
@@ -916,6 +905,10 @@ def _(w):
     for d in _cgroup_dirs_of(w, cid):
         os.mkdir(os.path.join(d, "sub"))
         made.append(os.path.join(d, "sub"))
+        for f in ("cpuset.cpus", "cpuset.mems"):  # an empty cpuset takes no process
+            if os.path.exists(os.path.join(d, f)):
+                with open(os.path.join(d, "sub", f), "w") as fh:
+                    fh.write(open(os.path.join(d, f)).read().strip())
     try:
         # the container has a cgroup namespace: /proc/self/cgroup is relative to it
         r = w.run_step("all", "exec", "--cgroup", "sub", cid, "cat", "/proc/self/cgroup")
