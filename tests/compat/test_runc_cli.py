@@ -8,6 +8,7 @@ clients match on. A difference fails the test unless docs/compat.md lists it in
 `case/step`). tests/compat/runc_cli.py prints the same comparison as a table.
 """
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -27,6 +28,7 @@ def base():
     yield d
     left = h.leftovers(d)
     h.remove_roots(d)
+    shutil.rmtree(d, ignore_errors=True)
     assert not left, f"left behind: {left}"
 
 
