@@ -54,7 +54,7 @@ static int parse(int argc, char **argv, audit_opts *o, capsa_err *e)
         return cerr_set(e, EINVAL, "--color must be auto, always or never, not \"%s\"", o->color);
     int ids = argc - optind;
     if ((ids > 0) + (o->pid > 0) + o->all + o->host != 1)
-        return cerr_set(e, EINVAL, "give exactly one of ID, --pid PID, --all or --host (see "
+        return cerr_set(e, EINVAL, "give exactly one of ID, --pid PID or --all, or --host (see "
                         "capsa audit --help)");
     if (ids > 1)
         return cerr_set(e, EINVAL, "one container id at a time (or --all)");

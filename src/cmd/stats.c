@@ -79,7 +79,7 @@ static int parse(int argc, char **argv, stats_opts *o, capsa_err *e)
         return cerr_set(e, EINVAL, "stats: --format must be table, json, openmetrics or "
                         "prometheus, not \"%s\"", o->format);
     if (o->all + o->host + (argc - optind > 0) != 1)
-        return cerr_set(e, EINVAL, "stats: give container ids, --all or --host (see capsa stats "
+        return cerr_set(e, EINVAL, "stats: give container ids or --all, or --host (see capsa stats "
                         "--help)");
     if ((o->om || o->prom) && !o->host)
         return cerr_set(e, EINVAL, "stats: --format %s needs --host", o->format);
