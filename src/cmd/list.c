@@ -41,11 +41,21 @@ int cmd_list(cmd_ctx *c, int argc, char **argv, capsa_err *e)
             puts(v[i].id);
     } else if (!strcmp(format, "json")) {
         json_t *a = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "id", v[i].id,
-                                               "pid", (int)v[i].pid, "status", v[i].status,
-                                               "bundle", v[i].bundle, "created", v[i].created,
-                                               "owner", v[i].owner));
+        /* runc's fields: ociVersion and rootfs too, annotations when set */
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion",
+                                  v[i].oci_version, "id", v[i].id, "pid", (int)v[i].pid,
+                                  "status", v[i].status, "bundle", v[i].bundle, "rootfs",
+                                  v[i].rootfs, "created", v[i].created, "owner", v[i].owner);
+            if (v[i].annotations.n) {
+                json_t *an = json_object();
+                for (size_t k = 0; k < v[i].annotations.n; k++)
+                    json_object_set_new(an, v[i].annotations.v[k].key,
+                                        json_string(v[i].annotations.v[k].value));
+                json_object_set_new(o, "annotations", an);
+            }
+            json_array_append_new(a, o);
+        }
         char *s = json_dumps(a, JSON_COMPACT);
         puts(s);
         free(s);

@@ -235,6 +235,10 @@ int rt_list(const rt_ctx *c, rt_info **out, size_t *n, capsa_err *e)
             info.bundle = xstrdup(st.bundle);
             info.created = xstrdup(st.created ? st.created : "");
             info.owner = xstrdup(st.owner ? st.owner : "");
+            info.oci_version = xstrdup(st.oci_version ? st.oci_version : "");
+            info.rootfs = xstrdup(st.rootfs ? st.rootfs : "");
+            info.annotations = st.annotations;  /* moved */
+            st.annotations = (spec_map){0};
             state_free(&st);
             close(dirfd);
         } else if (r == -ENOENT) {
@@ -246,6 +250,8 @@ int rt_list(const rt_ctx *c, rt_info **out, size_t *n, capsa_err *e)
             info.bundle = xstrdup("");
             info.created = xstrdup("");
             info.owner = xstrdup("");
+            info.oci_version = xstrdup("");
+            info.rootfs = xstrdup("");
         }
         if (*n == cap)
             *out = xrealloc(*out, (cap = cap ? cap * 2 : 8) * sizeof **out);
@@ -263,6 +269,13 @@ void rt_info_free(rt_info *v, size_t n)
         free(v[i].bundle);
         free(v[i].created);
         free(v[i].owner);
+        free(v[i].oci_version);
+        free(v[i].rootfs);
+        for (size_t k = 0; k < v[i].annotations.n; k++) {
+            free(v[i].annotations.v[k].key);
+            free(v[i].annotations.v[k].value);
+        }
+        free(v[i].annotations.v);
     }
     free(v);
 }

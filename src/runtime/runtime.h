@@ -31,7 +31,8 @@ typedef struct {
 } rt_exec_opts;
 
 typedef struct {
-    char *id, *status, *bundle, *created, *owner;
+    char *id, *status, *bundle, *created, *owner, *oci_version, *rootfs;
+    spec_map annotations;
     pid_t pid;
 } rt_info;
 
