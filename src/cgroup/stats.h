@@ -79,6 +79,7 @@ typedef struct {
 } cgroup_stats_dirs;
 
 int cgroup_stats_read_dirs(const cgroup_stats_dirs *d, cgroup_stats *out, capsa_err *e);
+int cgroup_stats_read_dirs_hits(const cgroup_stats_dirs *d, cgroup_stats *out, capsa_err *e);
 
 /* What the host offers, for `capsa check`. */
 typedef struct {
@@ -102,6 +103,16 @@ bool cgroup_psi_parse(const char *text, const char *kind, cgroup_psi *out);
 
 /* Stats of a capsa container cgroup path (as stored in state.json). */
 int cgroup_stats_read(const char *path, cgroup_stats *out, capsa_err *e);
+/* Limits the container hit over its life, one line each with the number:
+ * "fork refused 80 times at its pids limit (20)", "3 OOM kills at its memory
+ * limit (64 MiB)", "cpu throttled in 170 of 200 periods (85%, 12.3 s) over
+ * its life, at its quota of 0.50 CPUs" (most periods, at least 20). Pure.
+ * Returns how many lines were written into out (at most max). */
+#define CG_LIMIT_HIT_LEN 160
+/* Only the cpu and pids part of cgroup_stats_read (enough for the pids and
+ * cpu lines of cgroup_limit_hits; no memory, io, devices, psi). */
+int cgroup_stats_read_hits(const char *path, cgroup_stats *out, capsa_err *e);
+size_t cgroup_limit_hits(const cgroup_stats *s, char out[][CG_LIMIT_HIT_LEN], size_t max);
 /* Stats of the cgroups the process pid lives in. */
 int cgroup_stats_read_pid(pid_t pid, cgroup_stats *out, capsa_err *e);
 

@@ -63,8 +63,10 @@ static void set_path(cgroup_stats *out, const cgroup_stats_dirs *d)
     }
 }
 
-static int read_located(const char *what, const char *path, pid_t pid, cgroup_stats *out,
-                        capsa_err *e)
+typedef int (*dirs_reader)(const cgroup_stats_dirs *d, cgroup_stats *out, capsa_err *e);
+
+static int read_located(const char *what, const char *path, pid_t pid, dirs_reader read,
+                        cgroup_stats *out, capsa_err *e)
 {
     cg_host host;
     int r = cg_host_load(&host, e);
@@ -106,7 +108,7 @@ static int read_located(const char *what, const char *path, pid_t pid, cgroup_st
         s.dir[i] = dir;
         *slot[i] = (cgroup_stats_dir){.dir = dir, .top = h->mount, .v2 = h->v2};
     }
-    r = cgroup_stats_read_dirs(&s.d, out, e);
+    r = read(&s.d, out, e);
     if (r >= 0) {
         out->mode = host.mode;
         set_path(out, &s.d);
@@ -124,13 +126,22 @@ int cgroup_stats_read(const char *path, cgroup_stats *out, capsa_err *e)
     if (r < 0)
         return r;
     autofree char *what = xasprintf("cgroup %s", path);
-    return read_located(what, path, 0, out, e);
+    return read_located(what, path, 0, cgroup_stats_read_dirs, out, e);
+}
+
+int cgroup_stats_read_hits(const char *path, cgroup_stats *out, capsa_err *e)
+{
+    int r = cg_check_path(path, e);
+    if (r < 0)
+        return r;
+    autofree char *what = xasprintf("cgroup %s", path);
+    return read_located(what, path, 0, cgroup_stats_read_dirs_hits, out, e);
 }
 
 int cgroup_stats_read_pid(pid_t pid, cgroup_stats *out, capsa_err *e)
 {
     autofree char *what = xasprintf("cgroups of pid %d", (int)pid);
-    return read_located(what, NULL, pid, out, e);
+    return read_located(what, NULL, pid, cgroup_stats_read_dirs, out, e);
 }
 
 int cgroup_host_info_read(cgroup_host_info *out, capsa_err *e)

@@ -176,18 +176,51 @@ static json_t *stats_json(const cgroup_stats *s, const cgroup_stats_detail *det)
     return d;
 }
 
-static int print_event(const char *id, rt_event_type type, const cgroup_stats *s,
-                       const cgroup_stats_detail *d, void *arg, capsa_err *e)
+static int emit(json_t *ev, capsa_err *e)
 {
-    (void)arg;
-    json_t *ev = json_pack("{s:s, s:s}", "type", type == RT_EVENT_OOM ? "oom" : "stats", "id", id);
-    if (type == RT_EVENT_STATS)
-        json_object_set_new(ev, "data", stats_json(s, d));
     char *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(ev);
     /* One event per line, flushed: a reader sees each as it happens. */
     int r = puts(text) < 0 || fflush(stdout) ? cerr_sys(e, errno ? errno : EIO, "write event") : 0;
     free(text);
+    return r;
+}
+
+/* What was told already: a {"type":"limit"} line comes when refused forks
+ * grow, or when the container becomes mostly throttled (OOM kills have their
+ * own "oom" events). */
+struct told {
+    uint64_t pids_refused;
+    bool throttled;
+};
+
+static int limit_events(const char *id, const cgroup_stats *s, struct told *t, capsa_err *e)
+{
+    char hits[3][CG_LIMIT_HIT_LEN];
+    size_t n = cgroup_limit_hits(s, hits, 3);
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        bool pids = strstr(hits[i], "pids limit") != NULL;
+        bool cpu = strstr(hits[i], "cpu throttled") != NULL;
+        if ((pids && s->pids_max_events > t->pids_refused) || (cpu && !t->throttled))
+            r = emit(json_pack("{s:s, s:s, s:{s:s}}", "type", "limit", "id", id, "data",
+                               "message", hits[i]), e);
+    }
+    if (s->has_pids)
+        t->pids_refused = s->pids_max_events;
+    t->throttled = t->throttled || (s->nr_periods >= 20 && 2 * s->nr_throttled > s->nr_periods);
+    return r;
+}
+
+static int print_event(const char *id, rt_event_type type, const cgroup_stats *s,
+                       const cgroup_stats_detail *d, void *arg, capsa_err *e)
+{
+    json_t *ev = json_pack("{s:s, s:s}", "type", type == RT_EVENT_OOM ? "oom" : "stats", "id", id);
+    if (type == RT_EVENT_STATS)
+        json_object_set_new(ev, "data", stats_json(s, d));
+    int r = emit(ev, e);
+    if (r == 0 && type == RT_EVENT_STATS && arg)
+        r = limit_events(id, s, arg, e);
     return r;
 }
 
@@ -213,5 +246,6 @@ int cmd_events(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         return r < 0 ? r : 0;
     if ((r = cmd_need_args("events", argc, 1, 1, e)) < 0)
         return r;
-    return rt_events(&c->rt, argv[optind], interval, once, print_event, NULL, e);
+    struct told told = {0};
+    return rt_events(&c->rt, argv[optind], interval, once, print_event, once ? NULL : &told, e);
 }

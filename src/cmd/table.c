@@ -37,9 +37,12 @@ const cmd_def cmd_table[] = {
      "Usage: capsa delete [--force] ID\n"
      "  -f, --force  kill a running container first\n", true},
     {"list", cmd_list, "list containers",
-     "Usage: capsa list [--format table|json] [--quiet]\n"
+     "Usage: capsa list [--format table|json] [--quiet] [--host]\n"
      "  -f, --format table|json  output format (default table)\n"
-     "  -q, --quiet              print only the ids\n", false},
+     "  -q, --quiet              print only the ids\n"
+     "      --host               every container on the host, whoever started it (docker,\n"
+     "                           containerd, Kubernetes, podman, runc, crun, capsa), found\n"
+     "                           from /proc and cgroups (docs/observe.md)\n", false},
     {"spec", cmd_spec, "write a default config.json",
      "Usage: capsa spec [--bundle DIR] [--rootless] [SANDBOX FLAGS] [RESOURCE FLAGS] [-- CMD ARGS...]\n"
      "  -b, --bundle DIR  where to write config.json (default: .)\n"
@@ -123,11 +126,15 @@ const cmd_def cmd_table[] = {
      "      --stats             print one stats object and exit\n"
      "      --interval DURATION time between stats objects (default 5s; 500ms, 1m, ...)\n"
      "Without --stats: a {\"type\":\"stats\"} line now and every interval, and a\n"
-     "{\"type\":\"oom\"} line whenever the kernel OOM-kills in the container, until it stops.\n", true},
+     "{\"type\":\"oom\"} line whenever the kernel OOM-kills in the container, and a\n"
+     "{\"type\":\"limit\"} line when forks are refused at its pids limit or it is throttled\n"
+     "in most CPU periods (data.message says it in words), until it stops.\n", true},
     {"audit", cmd_audit, "report what is not isolated for a container or any process",
      "Usage: capsa audit [--format table|json] [--strict] [--color WHEN] ID | --pid PID | --all\n"
+     "                   | --host\n"
      "  -p, --pid PID            audit any process on the host (podman, containerd, bwrap, ...)\n"
      "  -a, --all                audit every running container under --root\n"
+     "      --host               audit every container on the host, whoever started it\n"
      "  -f, --format table|json  output format (default table; JSON schema: docs/observe.md)\n"
      "  -s, --strict             WARN counts as FAIL for the exit code\n"
      "      --color auto|always|never  colour the results (default auto: on a terminal)\n"
@@ -137,8 +144,12 @@ const cmd_def cmd_table[] = {
      "Exit status: 0 all PASS, 1 any WARN or SKIP, 2 any FAIL, 3 nothing could be audited.\n", true},
     {"stats", cmd_stats, "show live resource use, limits and throttling of containers",
      "Usage: capsa stats [--format table|json] [--watch SECONDS [--count N]] [--interval SECONDS]\n"
-     "                   ID... | --all\n"
+     "                   ID... | --all | --host\n"
      "  -a, --all                every running container under --root\n"
+     "      --host               every container on the host, whoever started it; Kubernetes\n"
+     "                           pods get a pod/UID row (their pod cgroup) before their\n"
+     "                           containers; with --format openmetrics|prometheus: one\n"
+     "                           scrape of what `capsa exporter` serves\n"
      "  -w, --watch SECONDS      redraw every SECONDS (plain lines when not on a terminal)\n"
      "  -n, --count N            with --watch: stop after N redraws\n"
      "  -i, --interval SECONDS   without --watch: time between the two samples that give\n"

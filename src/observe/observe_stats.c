@@ -95,8 +95,8 @@ void obs_stats_derive(const obs_stats_entry *en, long host_cpus, obs_stats_deriv
         WARN(d, "%" PRIu64 " process%s OOM-killed in the last %.1f s", d->d_oom_kill,
              d->d_oom_kill == 1 ? "" : "es", d->interval_s);
     /* Over its life: the OOM kills, refused forks and mostly-throttled CPU. */
-    char hits[3][OBS_LIMIT_HIT_LEN];
-    size_t nh = obs_limit_hits(s, hits, 3);
+    char hits[3][CG_LIMIT_HIT_LEN];
+    size_t nh = cgroup_limit_hits(s, hits, 3);
     for (size_t i = 0; i < nh; i++) {
         if (d->d_oom_kill && strstr(hits[i], "OOM kill"))
             continue;  /* said above, for this interval */
@@ -107,42 +107,10 @@ void obs_stats_derive(const obs_stats_entry *en, long host_cpus, obs_stats_deriv
     }
 }
 
-size_t obs_limit_hits(const cgroup_stats *s, char out[][OBS_LIMIT_HIT_LEN], size_t max)
-{
-    size_t n = 0;
-    char lim[32];
-    if (n < max && s->has_memory && s->oom_kill) {
-        if (s->mem_limit_eff == CG_UNLIMITED)
-            snprintf(lim, sizeof lim, "none");
-        else
-            obs_fmt_bytes(lim, sizeof lim, s->mem_limit_eff);
-        snprintf(out[n++], OBS_LIMIT_HIT_LEN, "%" PRIu64 " OOM kill%s at its memory limit (%s)",
-                 s->oom_kill, s->oom_kill == 1 ? "" : "s", lim);
-    }
-    if (n < max && s->has_pids && s->pids_max_events) {
-        if (s->pids_limit_eff == CG_UNLIMITED)
-            snprintf(lim, sizeof lim, "none");
-        else
-            snprintf(lim, sizeof lim, "%" PRIu64, s->pids_limit_eff);
-        snprintf(out[n++], OBS_LIMIT_HIT_LEN, "fork refused %" PRIu64 " time%s at its pids "
-                 "limit (%s)", s->pids_max_events, s->pids_max_events == 1 ? "" : "s", lim);
-    }
-    if (n < max && s->has_cpu && s->nr_periods >= 20 && 2 * s->nr_throttled > s->nr_periods) {
-        char quota[48] = "";
-        if (s->cpu_limit_eff > 0)
-            snprintf(quota, sizeof quota, ", at its quota of %.2f CPUs", s->cpu_limit_eff);
-        snprintf(out[n++], OBS_LIMIT_HIT_LEN, "cpu throttled in %" PRIu64 " of %" PRIu64
-                 " periods (%.0f%%, %.1f s) over its life%s", s->nr_throttled, s->nr_periods,
-                 100.0 * (double)s->nr_throttled / (double)s->nr_periods,
-                 (double)s->throttled_ns / 1e9, quota);
-    }
-    return n;
-}
-
 size_t obs_limit_hits_report(FILE *f, const char *id, const cgroup_stats *s, bool with_oom)
 {
-    char hits[3][OBS_LIMIT_HIT_LEN];
-    size_t n = obs_limit_hits(s, hits, 3), shown = 0;
+    char hits[3][CG_LIMIT_HIT_LEN];
+    size_t n = cgroup_limit_hits(s, hits, 3), shown = 0;
     for (size_t i = 0; i < n; i++) {
         if (!with_oom && strstr(hits[i], "OOM kill"))
             continue;

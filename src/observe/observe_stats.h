@@ -43,14 +43,7 @@ json_t *obs_stats_json(const obs_stats_entry *en);
 void obs_stats_set_id_width(int w);
 void obs_stats_print_header(FILE *f);
 void obs_stats_print_row(FILE *f, const obs_stats_entry *en, bool color);
-/* Limits the container hit over its life, one line each with the number:
- * "fork refused 80 times at its pids limit (20)", "3 OOM kills at its memory
- * limit (64.0 MiB)", "cpu throttled in 170 of 200 periods (85%, 12.3 s) over
- * its life, at its quota of 0.50 CPUs" (most periods, at least 20). Pure.
- * Returns how many lines were written into out (at most max). */
-#define OBS_LIMIT_HIT_LEN 160
-size_t obs_limit_hits(const cgroup_stats *s, char out[][OBS_LIMIT_HIT_LEN], size_t max);
-/* Print each as "capsa: container ID: LINE" (as the OOM report of run) and log
+/* Print each of cgroup_limit_hits as "capsa: container ID: LINE" (as the OOM report of run) and log
  * it as a warning; for `run` at exit (with_oom false: rt_oom_report says that
  * already) and `events`. Returns the count. */
 size_t obs_limit_hits_report(FILE *f, const char *id, const cgroup_stats *s, bool with_oom);

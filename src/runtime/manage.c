@@ -12,6 +12,7 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/notify.h"
+#include "cgroup/stats.h"
 #include "runtime/container.h"
 #include "util/log.h"
 #include "util/units.h"
@@ -260,6 +261,17 @@ void rt_oom_report(const rt_ctx *c, const char *id)
         /* Not an error of capsa's: the run itself worked, its program did not. */
         fprintf(stderr, "capsa: container %s: %s\n", id, msg);
         log_msg("warning", "container %s: %s", id, msg);
+    }
+    /* The other limits it hit over its life, told the same way. */
+    cgroup_stats cs;
+    char hits[3][CG_LIMIT_HIT_LEN];
+    size_t n = st.cgroup_path && cgroup_stats_read_hits(st.cgroup_path, &cs, &e) == 0
+                   ? cgroup_limit_hits(&cs, hits, 3) : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(hits[i], "OOM kill"))
+            continue;  /* said above */
+        fprintf(stderr, "capsa: container %s: %s\n", id, hits[i]);
+        log_msg("warning", "container %s: %s", id, hits[i]);
     }
     unload(dirfd, &st);
 }

@@ -203,7 +203,7 @@ static void test_stats_derive(void **st)
     assert_true(d.cpu_pct_host < 0);
     assert_int_equal(d.d_throttled, 0);
     assert_int_equal(d.n_warn, 1);  /* the OOM kill count so far */
-    assert_non_null(strstr(d.warn[0], "2 OOM kills so far"));
+    assert_non_null(strstr(d.warn[0], "2 OOM kills at its memory limit"));
 }
 
 static void test_report(void **st)
