@@ -5,7 +5,10 @@ set -eu
 PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
 libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux \
 podman conmon containerd umoci runc docker.io \
-clang llvm libclang-rt-14-dev valgrind"
+clang llvm libclang-rt-14-dev valgrind \
+golang-go containernetworking-plugins"
+# golang-go + containernetworking-plugins: tests/cri (crictl and critest built from
+# ../shared/vendor with go 1.19; the CNI bridge/host-local/portmap plugins).
 # libmicrohttpd-dev: capsa exporter's HTTP server. prometheus (19 MB, about 10 s to install):
 # tests/integration/test_exporter.py scrapes the exporter with a real Prometheus.
 PKGS="$PKGS libmicrohttpd-dev prometheus"

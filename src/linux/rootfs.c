@@ -16,6 +16,7 @@
 #include "linux/mounts.h"
 #include "linux/resolve.h"
 #include "util/fs.h"
+#include "util/mountinfo.h"
 
 static unsigned long propagation_of(const char *name, capsa_err *e, int *r)
 {
@@ -173,6 +174,27 @@ static int do_pivot(const char *rootfs, bool no_pivot, capsa_err *e)
     return chdir("/") < 0 ? cerr_sys(e, errno, "chdir /") : 0;
 }
 
+/* The mount that holds the root directory becomes private (not recursive). */
+static int root_parent_private(const char *rootfs, capsa_err *e)
+{
+    char real[4096];
+    if (!realpath(rootfs, real))
+        return cerr_sys(e, errno, "resolve root %s", rootfs);
+    /* /proc/self: getpid() is 1 in a new pid namespace, and /proc is still the host's. */
+    autofree char *text = NULL;
+    size_t len;
+    int r = fs_read("/proc/self/mountinfo", &text, &len, e);
+    if (r < 0)
+        return r;
+    mountinfo mi;
+    mountinfo_parse(text, &mi);
+    const mount_entry *m = mountinfo_covering(&mi, real);
+    if (m && mount(NULL, m->mnt, NULL, MS_PRIVATE, NULL) < 0)
+        r = cerr_sys(e, errno, "make %s (the mount holding the root) private", m->mnt);
+    mountinfo_free(&mi);
+    return r;
+}
+
 int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
 {
     const spec *s = c->s;
@@ -182,12 +204,20 @@ int rootfs_setup(const rootfs_cfg *c, capsa_err *e)
     if (s->linux.rootfs_propagation &&
         (prop = propagation_of(s->linux.rootfs_propagation, e, &r), r < 0))
         return r;
-    /* Always rslave first, whatever rootfsPropagation says: a non-recursive
+    /* rslave first, whatever else rootfsPropagation says: a non-recursive
      * "private" would leave the rest shared with the host, our mounts would
      * leak there and pivot_root would refuse a shared parent. The configured
-     * propagation is applied to the new root after pivot_root. */
-    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-        return cerr_sys(e, errno, "set propagation of / to rslave");
+     * propagation is applied to the new root after pivot_root.
+     * "shared"/"rshared" (Kubernetes' Bidirectional volumes) is the exception,
+     * as in runc: our copies must stay peers of the host's mounts, or a volume
+     * bound from one would be a mere slave and a mount made in the container
+     * would never reach the host. The mount holding the root is made private
+     * instead, so nothing mounted in the root propagates out. */
+    bool shared = s->linux.rootfs_propagation && (prop & MS_SHARED);
+    if (mount(NULL, "/", NULL, (shared ? MS_SHARED : MS_SLAVE) | MS_REC, NULL) < 0)
+        return cerr_sys(e, errno, "set propagation of / to %s", shared ? "rshared" : "rslave");
+    if (shared && (r = root_parent_private(c->rootfs, e)) < 0)
+        return r;
     if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return cerr_sys(e, errno, "bind mount root %s", c->rootfs);
     autoclose int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
