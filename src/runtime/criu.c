@@ -258,7 +258,7 @@ static int cg_mode_of(const char *m, int *mode, capsa_err *e)
     return cerr_set(e, EINVAL, "--manage-cgroups-mode %s: must be soft, full, strict or ignore", m);
 }
 
-/* The last real error line of a CRIU log, without its "(00.1) Error (file:line): ". */
+/* The first real error line of a CRIU log, without its "(00.1) Error (file:line): ". */
 static void log_reason(int workfd, const char *name, char *out, size_t n)
 {
     *out = 0;
@@ -275,6 +275,7 @@ static void log_reason(int workfd, const char *name, char *out, size_t n)
             continue;
         char *q = strstr(p, "): ");
         snprintf(out, n, "%s", q ? q + 3 : p);
+        return;   /* the first error is the cause; later ones are its consequences */
     }
 }
 
@@ -412,6 +413,26 @@ static int refuse_unsupported(const spec *s, capsa_err *e)
     return 0;
 }
 
+/* CRIU refuses a tree whose session leader is outside the container's pid
+ * namespace: the init of a container made before capsa's init called setsid(). */
+static bool session_outside(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    autofree char *text = NULL;
+    size_t len;
+    capsa_err ignore;
+    const char *l = fs_read(path, &text, &len, &ignore) == 0 ? strstr(text, "\nNSsid:") : NULL;
+    if (!l)
+        return false;
+    const char *end = strchr(l + 1, '\n'), *last = end;
+    while (last > l && (last[-1] == ' ' || last[-1] == '\t'))
+        last--;
+    while (last > l && last[-1] != ' ' && last[-1] != '\t')
+        last--;
+    return atoi(last) == 0;   /* the innermost namespace's view: 0 = outside */
+}
+
 int rt_checkpoint(const rt_ctx *c, const char *id, const rt_checkpoint_opts *o, capsa_err *e)
 {
     int mode, r;
@@ -453,6 +474,12 @@ int rt_checkpoint(const rt_ctx *c, const char *id, const rt_checkpoint_opts *o, 
     }
     if (!(s = ct_hooks_config(dirfd, &st))) {
         r = cerr_set(e, ENOENT, "cannot read the container's config.json (bundle %s)", st.bundle);
+        goto out;
+    }
+    if (session_outside(st.pid)) {
+        r = cerr_set(e, ENOTSUP, "container init %d is not in a session of its own (its session "
+                     "leader is outside the container's pid namespace), which CRIU cannot dump; "
+                     "containers whose init calls setsid(), as runc's does, can be", (int)st.pid);
         goto out;
     }
     if ((r = refuse_unsupported(s, e)) < 0 || (r = open_dir(img, true, &imgfd, e)) < 0 ||
