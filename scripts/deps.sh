@@ -22,6 +22,12 @@ if [ "${1:-}" != "--no-vm" ] && [ "$(dpkg --print-architecture 2>/dev/null)" = a
 fi
 # `deps.sh --bench` (make bench): the runtimes capsa is measured against.
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS crun runc time"
+# CRIU's build dependencies: scripts/build-criu.sh builds CRIU 4.2 into build/criu
+# (checkpoint/restore) when no installed criu >= 4.1 exists (Debian 12 has 3.17).
+PKGS="$PKGS libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
+libnl-3-dev libnet1-dev libnftables-dev libbsd-dev uuid-dev"
+criu() { "$(dirname "$0")/build-criu.sh" ||
+    echo "deps.sh: CRIU not built: checkpoint/restore unavailable (their tests skip)" >&2; }
 [ "${1:-}" = "--print" ] && { echo $PKGS; exit 0; }
 missing=""
 for p in $PKGS; do
@@ -34,7 +40,7 @@ case " $missing " in *" linux-image-amd64 "*)
     dpkg-query -W -f='${Status}\n' initramfs-tools dracut tiny-initramfs 2>/dev/null |
         grep -q "install ok installed" || missing="$missing tiny-initramfs" ;;
 esac
-[ -z "$missing" ] && exit 0
+[ -z "$missing" ] && { criu; exit 0; }
 if [ "$(id -u)" != 0 ]; then
     echo "deps.sh: missing packages:$missing (run as root to install them)" >&2
     exit 1
@@ -54,3 +60,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+criu
