@@ -5,6 +5,7 @@
 #include "cmd/cmd.h"
 #include "linux/mounts.h"
 #include "linux/seccomp_filter.h"
+#include "runtime/criu.h"
 #include "spec/spec.h"
 
 static json_t *str_array(size_t (*list)(const char **, size_t))
@@ -50,6 +51,15 @@ int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
                           "createContainer", "startContainer", "poststart", "poststop",
                           "mountOptions", mo, "linux", linux,
                           "annotations", "io.capsa.version", CAPSA_VERSION);
+    /* checkpoint/restore: runc's annotation, and which CRIU (or why none) */
+    const cr_info *ci = cr_probe();
+    json_t *an = json_object_get(f, "annotations");
+    json_object_set_new(an, "org.opencontainers.runc.checkpoint.enabled",
+                        json_string(ci->available ? "true" : "false"));
+    json_object_set_new(an, "io.capsa.criu", ci->available
+        ? json_sprintf("CRIU %d.%d.%d (%s)", ci->version / 10000, ci->version / 100 % 100,
+                       ci->version % 100, ci->binary)
+        : json_sprintf("unavailable: %s", ci->why));
     char *s = json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     puts(s);
     free(s);

@@ -17,6 +17,7 @@
 
 #include "cgroup/stats.h"
 #include "observe/procinfo.h"
+#include "runtime/criu.h"
 #include "util/fs.h"
 
 static char *slurp(const char *path)
@@ -350,6 +351,20 @@ static void check_lsm(obs_report *r, json_t *host)
                 all ? " (active: " : "", all ? all : "", all ? ")" : "");
 }
 
+/* capsa checkpoint/restore: which CRIU it would use, or why there is none. */
+static void check_criu(obs_report *r, json_t *host)
+{
+    const cr_info *ci = cr_probe();
+    if (ci->available) {
+        obs_add(r, OBS_PASS, "checkpoint", "criu", NULL, "checkpoint/restore: CRIU %d.%d.%d (%s)",
+                ci->version / 10000, ci->version / 100 % 100, ci->version % 100, ci->binary);
+        json_object_set_new(host, "criu", json_string(ci->binary));
+    } else {
+        obs_add(r, OBS_WARN, "checkpoint", "criu", "scripts/build-criu.sh (or install criu >= 4.1)",
+                "checkpoint/restore unavailable: %s", ci->why);
+    }
+}
+
 void obs_check(obs_report *r, json_t **hostp)
 {
     json_t *host = json_object();
@@ -369,5 +384,6 @@ void obs_check(obs_report *r, json_t **hostp)
     check_idmap_tool(r, "newuidmap");
     check_idmap_tool(r, "newgidmap");
     check_subids(r, host);
+    check_criu(r, host);
     *hostp = host;
 }
