@@ -149,23 +149,28 @@ static int init_main(const spawn_cfg *c, int sock, capsa_err *e)
     /* `start` reads "0" and then waits for EOF, which the close-on-exec fifo
      * gives once the program runs; anything else it reads is the error. So a
      * failing startContainer hook, seccomp filter or execve fails `capsa start`
-     * itself. */
-    if (s->hooks.start_container.n) {
-        /* startContainer: in the container, after start, before the program
-         * and before its seccomp filter (as runc). */
+     * itself.
+     * The filter comes before the startContainer hooks, as in runc: a hook's
+     * binary is resolved in the container (the image's own code), and must not
+     * run outside the container's filter. Without such hooks, "0" is written
+     * first and the runtime makes no syscall but execve after the filter. */
+    bool start_hooks = s->hooks.start_container.n > 0;
+    if (!start_hooks && write(fifo, "0", 1) != 1)
+        _exit(127);
+    trace_mark("exec");
+    if (process_enter_filter(p, l, e) < 0) {
+        dprintf(fifo, "%s%s", start_hooks ? "1" : "", e->msg);
+        _exit(127);
+    }
+    if (start_hooks) {
+        /* startContainer: in the container, after start, before the program. */
         state_in_container(ih.state, sizeof ih.state, "created");
         if (hooks_run(&s->hooks.start_container, "startContainer", ih.state, e) < 0) {
             dprintf(fifo, "1%s", e->msg);
             _exit(1);
         }
-    }
-    if (write(fifo, "0", 1) != 1)
-        _exit(127);
-    trace_mark("exec");
-    /* From here on the runtime makes no syscall but execve (finish.c). */
-    if (process_enter_filter(p, l, e) < 0) {
-        dprintf(fifo, "%s", e->msg);
-        _exit(127);
+        if (write(fifo, "0", 1) != 1)
+            _exit(127);
     }
     execve(exe, p->args.v, p->env.v);
     dprintf(fifo, "exec %s: %s", exe, strerror(errno));

@@ -198,8 +198,6 @@ int rt_state_json(const rt_ctx *c, const char *id, char **out, capsa_err *e)
     if (r < 0)
         return r;
     const char *status = ct_status_peek(dirfd, &st, busy);
-    if (!strcmp(status, "stopped"))
-        st.pid = 0;
     cgroup_stats cs;
     capsa_err ignore;
     if (st.cgroup_path && cgroup_stats_read(st.cgroup_path, &cs, &ignore) == 0 && cs.has_memory)

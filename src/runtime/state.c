@@ -164,9 +164,11 @@ void state_free(cstate *st)
 
 char *state_oci_json(const cstate *st, const char *status, bool pretty)
 {
+    /* A stopped container has no process: pid 0, as runc (state, poststop hooks). */
+    int pid = strcmp(status, "stopped") ? (int)st->pid : 0;
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ociVersion",
                           st->oci_version ? st->oci_version : "1.2.0", "id", st->id, "status",
-                          status, "pid", (int)st->pid, "bundle", st->bundle);
+                          status, "pid", pid, "bundle", st->bundle);
     if (st->rootfs)
         json_object_set_new(o, "rootfs", json_string(st->rootfs));
     if (st->created)

@@ -6,7 +6,7 @@ own but execve (crun's and runc's rule; docs/security.md). A profile that allows
 what busybox needs plus execve, with SCMP_ACT_ERRNO or SCMP_ACT_KILL_PROCESS as its
 default action, runs `run` and `exec`; the controls show the filter really is in
 force (a syscall outside the list is refused / kills, and without execve nothing
-runs). A startContainer hook runs before the filter, as with runc (issue 23).
+runs). A startContainer hook runs under the filter, as with runc 1.1.
 """
 import json
 import os
@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 import capsatest
-from capsatest import cap_mask, status_caps, wait_for
+from capsatest import cap_mask, status_caps
 
 RUNC = shutil.which("runc")
 
@@ -37,6 +37,9 @@ BUSYBOX_SYSCALLS = [
 BUSYBOX_TRUE = ["arch_prctl", "brk", "execve", "exit_group", "getrandom", "getuid",
                 "mprotect", "prctl", "prlimit64", "readlink", "rseq", "set_robust_list",
                 "set_tid_address"]
+# What running a hook takes: pipes for its state and stderr, a pidfd to wait on.
+HOOK_SYSCALLS = ["pipe2", "dup2", "dup3", "pidfd_open", "poll", "ppoll", "kill", "getppid",
+                 "rt_sigprocmask", "fcntl"]
 # Without no_new_privs the capabilities are set after the filter (it needs
 # CAP_SYS_ADMIN to load): capset is the one call runc and capsa make there.
 CAPS_AFTER_FILTER = ["capset"]
@@ -136,24 +139,40 @@ def test_control_without_execve_nothing_runs(ct, default):
     assert r.returncode != 0 and "ran" not in r.stdout, r
 
 
-def test_start_container_hook_runs_before_the_filter(ct):
-    """runc runs startContainer hooks before loading the filter: a hook that forks
-    works under a profile that kills on fork (the program itself never forks)."""
-    names = [n for n in BUSYBOX_SYSCALLS if n not in ("clone", "wait4")]
-
+def test_start_container_hook_runs_under_the_filter(ct):
+    """startContainer hooks run under the container's filter, as in runc 1.1: the
+    hook's binary is resolved in the container, so it is the image's code."""
     def tweak(cfg):
-        with_profile("SCMP_ACT_KILL_PROCESS", True, names)(cfg)
+        with_profile("SCMP_ACT_ERRNO", True, BUSYBOX_SYSCALLS + HOOK_SYSCALLS)(cfg)
         cfg["root"]["readonly"] = False
         cfg["hooks"] = {"startContainer": [{
-            "path": "/bin/sh", "args": ["sh", "-c", "/bin/echo hooked > /tmp/hook-ran"]}]}
-    b = ct.bundle(args=("cat", "/tmp/hook-ran"), tweak=tweak)
+            "path": "/bin/sh", "args": ["sh", "-c", "grep Seccomp: /proc/self/status > /tmp/h"]}]}
+    b = ct.bundle(args=("cat", "/tmp/h"), tweak=tweak)
     r = ct.capsa("run", "--bundle", b.path, b.id)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "hooked\n", r.stdout
+    assert r.stdout == "Seccomp:\t2\n", r.stdout
+
+
+def test_start_container_hook_refused_by_the_filter_fails_start(ct):
+    """A hook that needs a syscall the profile refuses (fork) fails `start` with an
+    error naming the hook; the program never runs."""
+    names = [n for n in BUSYBOX_SYSCALLS + HOOK_SYSCALLS if n not in ("clone", "wait4")]
+
+    def tweak(cfg):
+        with_profile("SCMP_ACT_ERRNO", True, names)(cfg)
+        cfg["hooks"] = {"startContainer": [{"path": "/bin/sh",
+                                            "args": ["sh", "-c", "/bin/true"]}]}
+    b = ct.bundle(args=("echo", "program ran"), tweak=tweak)
+    ct.create(b)
+    r = ct.start(b.id, check=False)
+    assert r.returncode != 0, r
+    assert "startContainer" in r.stderr, r.stderr
+    assert "program ran" not in r.stdout
+    ct.capsa("delete", "--force", b.id, check=True)
 
 
 def test_control_fork_is_killed_under_that_profile(ct):
-    """Control for the hook test: the same profile does kill a fork."""
+    """Control for the allow-lists above: the same profile does kill a fork."""
     names = [n for n in BUSYBOX_SYSCALLS if n not in ("clone", "wait4")]
     r = ct.run(["sh", "-c", "/bin/echo forked; true"],
                tweak=with_profile("SCMP_ACT_KILL_PROCESS", True, names))
