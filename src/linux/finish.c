@@ -132,6 +132,11 @@ static int finish(const spec_process *p, const spec_linux *l, int sock, bool con
     int r;
     if (p->terminal && (r = setup_terminal(p, sock, console, e)) < 0)
         return r;
+    /* init leads its own session, with or without a terminal, as runc's: no
+     * process group or session of the caller's reaches into the container (and
+     * CRIU can dump the whole tree). setup_terminal did it for a terminal. */
+    if (console && !p->terminal && setsid() < 0)
+        return cerr_sys(e, errno, "setsid");
     if ((r = process_chdir(p, e)) < 0)
         return r;
     if ((r = process_identity(p, p->no_new_privileges, e)) < 0)
