@@ -39,6 +39,10 @@ spec *ct_hooks_config(int dirfd, const cstate *st);
 /* Run the config's "poststart" or "poststop" hooks with the state as status: a
  * failing hook is a warning and the others still run; errors only when there
  * is no config (s NULL). */
+/* The devices cgroup rules of a container (create and restore): the config's,
+ * then the devices every container needs (as runc), then each linux.devices
+ * node; last match wins. malloc'd, *n entries. */
+spec_dev_rule *ct_device_rules(const spec *s, size_t *n);
 int ct_run_hooks(const spec *s, const cstate *st, const char *kind, const char *status,
                  capsa_err *e);
 

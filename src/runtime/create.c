@@ -144,7 +144,7 @@ static int pass_seccomp_fd(pid_t init, int fd, void *arg, capsa_err *e)
 
 /* The devices cgroup gets the config's rules, then the devices every container
  * needs (as runc does), then each linux.devices node: last match wins. */
-static spec_dev_rule *device_rules(const spec *s, size_t *n)
+spec_dev_rule *ct_device_rules(const spec *s, size_t *n)
 {
     static const spec_dev_rule std[] = {
         {.allow = true, .type = 'c', .access = "m"},
@@ -294,7 +294,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
      * bind-mounted), like runc; rules the config asks for still go in. */
     autofree spec_dev_rule *rules = NULL;
     if (geteuid() == 0 || s->linux.resources.n_devices) {
-        rules = device_rules(s, &res.n_devices);
+        rules = ct_device_rules(s, &res.n_devices);
         res.devices = rules;
     }
     struct spawn_arg cga = {.path = st.cgroup_path, .res = &res, .s = s, .st = &st,

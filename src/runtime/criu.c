@@ -542,41 +542,6 @@ out:
 
 /* ---- restore ---- */
 
-/* The device cgroup rules create gives a container: the config's, then what
- * every container needs, then each linux.devices node (last match wins).
- * A copy of create.c's device_rules (static there); see docs/checkpoint.md. */
-static spec_dev_rule *restore_device_rules(const spec *s, size_t *n)
-{
-    static const spec_dev_rule std[] = {
-        {.allow = true, .type = 'c', .access = "m"},
-        {.allow = true, .type = 'b', .access = "m"},
-        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 3, .access = "rwm"},
-        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 5, .access = "rwm"},
-        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 7, .access = "rwm"},
-        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 8, .access = "rwm"},
-        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true, .minor = 9, .access = "rwm"},
-        {.allow = true, .type = 'c', .has_major = true, .major = 5, .has_minor = true, .minor = 0, .access = "rwm"},
-        {.allow = true, .type = 'c', .has_major = true, .major = 5, .has_minor = true, .minor = 2, .access = "rwm"},
-        {.allow = true, .type = 'c', .has_major = true, .major = 136, .access = "rwm"},
-    };
-    const spec_resources *r = &s->linux.resources;
-    size_t nstd = sizeof std / sizeof *std, k = 0;
-    spec_dev_rule *v = xcalloc(r->n_devices + nstd + s->linux.n_devices, sizeof *v);
-    for (size_t i = 0; i < r->n_devices; i++)
-        v[k++] = r->devices[i];
-    for (size_t i = 0; i < nstd; i++)
-        v[k++] = std[i];
-    for (size_t i = 0; i < s->linux.n_devices; i++) {
-        const spec_device *d = &s->linux.devices[i];
-        if (d->type != 'p')
-            v[k++] = (spec_dev_rule){.allow = true, .type = d->type == 'b' ? 'b' : 'c',
-                                     .has_major = true, .major = d->major, .has_minor = true,
-                                     .minor = d->minor, .access = "rwm"};
-    }
-    *n = k;
-    return v;
-}
-
 /* CRIU puts the processes back where they were, relative to the dumped root
  * cgroup; map that root to the new container's cgroup in every hierarchy. The
  * per-hierarchy paths are read from a helper process moved into the cgroup. */
@@ -696,7 +661,7 @@ static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int
                         capsa_err *e)
 {
     spec_resources res = s->linux.resources;
-    autofree spec_dev_rule *rules = restore_device_rules(s, &res.n_devices);
+    autofree spec_dev_rule *rules = ct_device_rules(s, &res.n_devices);
     res.devices = rules;
     autofree char *made = NULL;
     int r = cgroup_setup(st->cgroup_path, &res, 0, &made, e);
