@@ -116,8 +116,11 @@ def test_audit_any_process(ct):
     p = subprocess.Popen(["unshare", "--net", "--uts", "sleep", "1000"],
                          stdin=subprocess.DEVNULL)
     try:
-        wait_for(lambda: os.readlink(f"/proc/{p.pid}/ns/net") != os.readlink("/proc/self/ns/net"),
-                 what="unshare to enter its namespaces")
+        # unshare enters the namespaces, then execs sleep: wait for both (under load
+        # the audit could otherwise see the process still named unshare)
+        wait_for(lambda: os.readlink(f"/proc/{p.pid}/ns/net") != os.readlink("/proc/self/ns/net")
+                 and open(f"/proc/{p.pid}/comm").read().strip() == "sleep",
+                 what="unshare to enter its namespaces and exec sleep")
         rc, doc = audit(ct, "--pid", str(p.pid))
     finally:
         p.kill()
