@@ -27,7 +27,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/capsa
 
 .PHONY: all deps demo check unit integration security clients vm install clean bench static \
-        conformance valgrind compat
+        conformance valgrind compat cri
 all: $(BIN)
 
 $(BIN): $(OBJ)
@@ -78,6 +78,11 @@ valgrind: $(BIN)
 compat: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/compat $(PYTEST_ARGS)
 
+# Kubernetes' CRI validation suite (critest) through a private containerd, capsa and
+# runc as handlers (tests/cri/README.md); a skipped line without go/containerd/cri-tools.
+cri: $(BIN)
+	$(PYTHON) tests/cri/run.py --capsa $(abspath $(BIN)) $(CRI_ARGS)
+
 # podman and containerd driving capsa (tests/clients).
 clients: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/clients $(PYTEST_ARGS)
@@ -105,6 +110,7 @@ else
 	@$(MAKE) --no-print-directory vm
 	@$(MAKE) --no-print-directory security
 	@$(MAKE) --no-print-directory clients
+	@$(MAKE) --no-print-directory cri
 	@$(MAKE) --no-print-directory conformance
 	@$(MAKE) --no-print-directory compat
 	@$(MAKE) --no-print-directory valgrind
