@@ -216,6 +216,38 @@ static long long jint(json_t *o, const char *k)
     return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+/* One container's state dir (open as cfd): the runtime that wrote it and its
+ * live init (pid, start time); NULL when unknown, stopped, or the pid reused. */
+static const char *read_state(int cfd, pid_t *pid_out, unsigned long long *start_out)
+{
+    const char *rt = NULL;
+    pid_t pid = 0;
+    unsigned long long start = 0;
+    json_t *j = load_json(cfd, "state.json");
+    if (j && json_object_get(j, "init_process_pid")) {
+        rt = "runc";
+        pid = (pid_t)jint(j, "init_process_pid");
+        start = (unsigned long long)jint(j, "init_process_start");
+    } else if (j && json_object_get(j, "pid") && json_object_get(j, "cgroup_path")) {
+        rt = "capsa";
+        pid = (pid_t)jint(j, "pid");
+        start = (unsigned long long)jint(j, "pid_start");
+    } else if (!j && (j = load_json(cfd, "status")) && json_object_get(j, "pid")) {
+        rt = "crun";
+        pid = (pid_t)jint(j, "pid");
+        start = (unsigned long long)jint(j, "process-start-time");
+    }
+    json_decref(j);
+    if (!rt || pid <= 0)
+        return NULL;
+    unsigned long long now = proc_start(pid);
+    if (!now || (start && now != start))
+        return NULL;  /* stopped, or the pid was reused */
+    *pid_out = pid;
+    *start_out = now;
+    return rt;
+}
+
 static bool have_root(const state_cts *s, const char *root)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -243,30 +275,12 @@ static void scan_root(const char *root, const char *ns, state_cts *out)
         int cfd = openat(rfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (cfd < 0)
             continue;
-        const char *rt = NULL;
-        pid_t pid = 0;
-        unsigned long long start = 0;
-        json_t *j = load_json(cfd, "state.json");
-        if (j && json_object_get(j, "init_process_pid")) {
-            rt = "runc";
-            pid = (pid_t)jint(j, "init_process_pid");
-            start = (unsigned long long)jint(j, "init_process_start");
-        } else if (j && json_object_get(j, "pid") && json_object_get(j, "cgroup_path")) {
-            rt = "capsa";
-            pid = (pid_t)jint(j, "pid");
-            start = (unsigned long long)jint(j, "pid_start");
-        } else if (!j && (j = load_json(cfd, "status")) && json_object_get(j, "pid")) {
-            rt = "crun";
-            pid = (pid_t)jint(j, "pid");
-            start = (unsigned long long)jint(j, "process-start-time");
-        }
+        pid_t pid;
+        unsigned long long now;
+        const char *rt = read_state(cfd, &pid, &now);
         close(cfd);
-        json_decref(j);
-        if (!rt || pid <= 0)
+        if (!rt)
             continue;
-        unsigned long long now = proc_start(pid);
-        if (!now || (start && now != start))
-            continue;  /* stopped, or the pid was reused */
         out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
         out->v[out->n++] = (state_ct){xstrdup(de->d_name), xstrdup(rt), xstrdup(root),
                                       ns ? xstrdup(ns) : NULL, NULL, pid, now};
@@ -443,6 +457,197 @@ static void read_status(int pfd, proc_ent *p)
     }
 }
 
+/* ---- the init's parent: an engine's per-container monitor ---- */
+
+/* What a containerd shim or conmon (the init's parent) tells about the
+ * container below it: all read from /proc, no socket. */
+typedef struct {
+    char engine[16];     /* "containerd", "docker", "podman", "cri-o"; "" none */
+    char id[128], ns[64], name[128];
+    char pod_name[128], pod_ns[128];  /* CRI annotations of the bundle */
+    char *state_root;    /* the runtime's --root as the engine names it, or NULL */
+    char *state_dir;     /* that container's state dir, reachable from here */
+} monitor_info;
+
+static void monitor_free(monitor_info *m)
+{
+    free(m->state_root);
+    free(m->state_dir);
+}
+
+/* argv[i] == opt: copy argv[i+1]; "opt=value" too. */
+static bool arg_value(char **argv, size_t argc, size_t i, const char *opt, char *out, size_t n)
+{
+    size_t ol = strlen(opt);
+    if (!strcmp(argv[i], opt) && i + 1 < argc) {
+        snprintf(out, n, "%s", argv[i + 1]);
+        return true;
+    }
+    if (!strncmp(argv[i], opt, ol) && argv[i][ol] == '=') {
+        snprintf(out, n, "%s", argv[i] + ol + 1);
+        return true;
+    }
+    return false;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    return b ? b + 1 : p;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Docker's name for it, from DATA_ROOT/containers/ID/config.v2.json ("Name":
+ * "/NAME"). The bundle's "work" link leads to Docker's data root when dockerd
+ * runs its own containerd (DATA_ROOT/containerd/daemon/io.containerd.runtime.
+ * v2.task/NS/ID); else the default /var/lib/docker. */
+static void docker_name(pid_t ppid, int bfd, monitor_info *m)
+{
+    char work[512], data[512] = "/var/lib/docker";
+    ssize_t n = readlinkat(bfd, "work", work, sizeof work - 1);
+    if (n > 0) {
+        work[n] = 0;
+        char *t = strstr(work, "/containerd/daemon/io.containerd.runtime.v2.task/");
+        if (t && t > work) {
+            *t = 0;
+            snprintf(data, sizeof data, "%s", work);
+        }
+    }
+    autofree char *dir = xasprintf("/proc/%d/root%s/containers/%s", (int)ppid, data, m->id);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    json_t *cfg = load_json(dfd, "config.v2.json");
+    close(dfd);
+    const char *name = cfg ? jstr(cfg, "Name") : NULL;
+    if (name)
+        snprintf(m->name, sizeof m->name, "%s", name + (*name == '/'));
+    json_decref(cfg);
+}
+
+/* containerd-shim-runc-v2 -namespace NS -id ID -address SOCK (cwd: the bundle,
+ * with options.json {"binary_name","root"} and the OCI config.json). */
+static void shim_info(pid_t ppid, char **argv, size_t argc, monitor_info *m)
+{
+    char addr[256] = "";
+    for (size_t i = 0; i < argc; i++) {
+        arg_value(argv, argc, i, "-namespace", m->ns, sizeof m->ns);
+        arg_value(argv, argc, i, "-id", m->id, sizeof m->id);
+        arg_value(argv, argc, i, "-address", addr, sizeof addr);
+    }
+    if (!*m->id)
+        return;
+    strcpy(m->engine, "containerd");
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/cwd", (int)ppid);
+    int bfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (bfd < 0)
+        return;
+    json_t *opt = load_json(bfd, "options.json");
+    const char *root = opt ? jstr(opt, "root") : NULL;
+    /* Docker names its runtimes' roots EXEC_ROOT/runtime-NAME (runc's default
+     * root under containerd is /run/containerd/runc); "moby" is its namespace. */
+    if (!strcmp(m->ns, "moby") || (root && !strncmp(base_name(root), "runtime-", 8)))
+        strcpy(m->engine, "docker");
+    if (*m->ns) {
+        m->state_root = xasprintf("%s/%s", root && *root ? root : "/run/containerd/runc", m->ns);
+        /* the shim's mount namespace is containerd's, whose /run may be private */
+        m->state_dir = xasprintf("/proc/%d/root%s/%s", (int)ppid, m->state_root, m->id);
+    }
+    json_decref(opt);
+    if (!strcmp(m->engine, "docker"))
+        docker_name(ppid, bfd, m);
+    json_t *cfg = load_json(bfd, "config.json");
+    json_t *ann = cfg ? json_object_get(cfg, "annotations") : NULL;
+    const char *v;
+    if ((v = jstr(ann, "io.kubernetes.cri.container-name")))
+        snprintf(m->name, sizeof m->name, "%s", v);
+    if ((v = jstr(ann, "io.kubernetes.cri.sandbox-name")))
+        snprintf(m->pod_name, sizeof m->pod_name, "%s", v);
+    if ((v = jstr(ann, "io.kubernetes.cri.sandbox-namespace")))
+        snprintf(m->pod_ns, sizeof m->pod_ns, "%s", v);
+    json_decref(cfg);
+    close(bfd);
+}
+
+/* conmon -c ID -n NAME -r RUNTIME [--runtime-arg --root=DIR] --exit-command podman */
+static void conmon_info(char **argv, size_t argc, monitor_info *m)
+{
+    char rt[256] = "", root[256] = "", exitcmd[256] = "";
+    for (size_t i = 0; i < argc; i++) {
+        if (!arg_value(argv, argc, i, "-c", m->id, sizeof m->id))
+            arg_value(argv, argc, i, "--cid", m->id, sizeof m->id);
+        if (!arg_value(argv, argc, i, "-n", m->name, sizeof m->name))
+            arg_value(argv, argc, i, "--name", m->name, sizeof m->name);
+        if (!arg_value(argv, argc, i, "-r", rt, sizeof rt))
+            arg_value(argv, argc, i, "--runtime", rt, sizeof rt);
+        arg_value(argv, argc, i, "--exit-command", exitcmd, sizeof exitcmd);
+        if (!strcmp(argv[i], "--runtime-arg") && i + 1 < argc) {
+            const char *a = argv[i + 1];
+            if (!strncmp(a, "--root=", 7))
+                snprintf(root, sizeof root, "%s", a + 7);
+            else if (!strcmp(a, "--root") && i + 3 < argc && !strcmp(argv[i + 2], "--runtime-arg"))
+                snprintf(root, sizeof root, "%s", argv[i + 3]);
+        }
+    }
+    if (!*m->id)
+        return;
+    /* CRI-O runs conmon too, without podman's exit command */
+    strcpy(m->engine, !strcmp(base_name(exitcmd), "podman") ? "podman" : "cri-o");
+    if (!*root && *rt) {   /* the runtime's own default root */
+        const char *b = base_name(rt);
+        if (!strcmp(b, "runc") || !strcmp(b, "crun") || !strcmp(b, "capsa"))
+            snprintf(root, sizeof root, "/run/%s", b);
+    }
+    if (*root) {
+        m->state_root = xstrdup(root);
+        m->state_dir = xasprintf("%s/%s", root, m->id);
+    }
+}
+
+static bool monitor_of(pid_t ppid, monitor_info *m)
+{
+    memset(m, 0, sizeof *m);
+    if (ppid <= 1)
+        return false;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)ppid);
+    autofree char *cmd = NULL;
+    size_t len;
+    capsa_err e;
+    if (fs_read(path, &cmd, &len, &e) < 0 || !len)
+        return false;
+    char *argv[256];
+    size_t argc = 0;
+    for (size_t off = 0; off < len && argc < 256; off += strlen(cmd + off) + 1)
+        argv[argc++] = cmd + off;
+    const char *b = base_name(argv[0]);
+    if (!strncmp(b, "containerd-shim", 15))
+        shim_info(ppid, argv, argc, m);
+    else if (!strcmp(b, "conmon"))
+        conmon_info(argv, argc, m);
+    return *m->engine != 0;
+}
+
+/* An engine's own daemon or monitor in the host's pid namespace with a mount
+ * namespace of its own (containerd, dockerd or a shim under `unshare -m`) is
+ * no container. */
+static bool engine_daemon(const char *comm)
+{
+    static const char *const names[] = {"containerd", "dockerd", "conmon", "crio", "podman"};
+    if (!strncmp(comm, "containerd-shim", 15))
+        return true;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(comm, names[i]))
+            return true;
+    return false;
+}
+
 static int cmp_str0(const char *a, const char *b)
 {
     return strcmp(a ? a : "", b ? b : "");
@@ -513,6 +718,8 @@ int obs_discover(const char *extra_root, obs_host_cts *out, capsa_err *e)
         close(pfd);
         if (!cg || !*p.comm || p.ppid == 2 || pid == 2)
             continue;  /* gone meanwhile, or a kernel thread */
+        if (pns == base_pid && engine_daemon(p.comm))
+            continue;
         p.cgroup = primary_cgroup(cg, &p.cls, &p.classified);
         if (!p.cgroup)
             p.cgroup = xstrdup("/");
@@ -586,13 +793,38 @@ int obs_discover(const char *extra_root, obs_host_cts *out, capsa_err *e)
             c->qos = *init->cls.pod_uid ? dup0(init->cls.qos) : NULL;
             c->pod_cgroup = dup0(init->cls.pod_cgroup);
         }
+        monitor_info m;
+        if (monitor_of(init->ppid, &m)) {
+            if (!c->engine)
+                c->engine = xstrdup(m.engine);
+            if (!c->id)
+                c->id = xstrdup(m.id);
+            c->ns = dup0(m.ns);
+            c->name = dup0(m.name);
+            c->pod_name = dup0(m.pod_name);
+            c->pod_namespace = dup0(m.pod_ns);
+            pid_t spid;
+            unsigned long long sstart;
+            int sfd = m.state_dir ? open(m.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+            const char *rt = sfd >= 0 ? read_state(sfd, &spid, &sstart) : NULL;
+            if (sfd >= 0)
+                close(sfd);
+            if (rt && spid == init->pid) {
+                c->runtime = xstrdup(rt);
+                c->state_root = xstrdup(m.state_root);
+            }
+        }
+        monitor_free(&m);
         for (size_t s = 0; s < st.n; s++) {
             if (!st.v[s].id || st.v[s].pid != init->pid)
                 continue;
             st_used[s] = true;
-            c->runtime = xstrdup(st.v[s].runtime);
-            c->state_root = xstrdup(st.v[s].root);
-            c->ns = st.v[s].ns ? xstrdup(st.v[s].ns) : NULL;
+            if (!c->runtime) {
+                c->runtime = xstrdup(st.v[s].runtime);
+                c->state_root = xstrdup(st.v[s].root);
+            }
+            if (!c->ns)
+                c->ns = dup0(st.v[s].ns);
             if (!c->engine) {
                 const char *r = st.v[s].root;
                 c->engine = xstrdup(!strncmp(r, "/run/containerd/", 16) ? "containerd"
@@ -663,6 +895,9 @@ void obs_host_cts_free(obs_host_cts *cs)
         free(c->pod_uid);
         free(c->qos);
         free(c->pod_cgroup);
+        free(c->pod_name);
+        free(c->pod_namespace);
+        free(c->name);
         free(c->cgroup);
     }
     free(cs->v);
@@ -688,6 +923,7 @@ json_t *obs_host_ct_json(const obs_host_ct *c)
     json_t *o = json_object();
     json_object_set_new(o, "id", str_or_null(c->id));
     json_object_set_new(o, "engine", json_string(c->engine));
+    json_object_set_new(o, "name", str_or_null(c->name));
     json_object_set_new(o, "runtime", str_or_null(c->runtime));
     json_object_set_new(o, "pid", json_integer(c->pid));
     json_object_set_new(o, "comm", json_string(c->comm));
@@ -698,9 +934,11 @@ json_t *obs_host_ct_json(const obs_host_ct *c)
     json_object_set_new(o, "own_pid_ns", json_boolean(c->own_pidns));
     json_object_set_new(o, "own_mount_ns", json_boolean(c->own_mntns));
     json_object_set_new(o, "pod", !c->pod_uid ? json_null()
-                                              : json_pack("{s:s, s:s?, s:s?}", "uid", c->pod_uid,
-                                                          "qos", c->qos, "cgroup",
-                                                          c->pod_cgroup));
+                                              : json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}",
+                                                          "uid", c->pod_uid, "qos", c->qos,
+                                                          "cgroup", c->pod_cgroup, "name",
+                                                          c->pod_name, "namespace",
+                                                          c->pod_namespace));
     return o;
 }
 

@@ -33,9 +33,12 @@ typedef struct {
     char *engine;         /* as obs_cgroup_class, or "runc", "crun", "capsa", "unknown" */
     char *runtime;        /* "runc", "crun", "capsa" when a state dir names it, else NULL */
     char *state_root;     /* that state dir's root (e.g. /run/runc), else NULL */
-    char *ns;             /* containerd namespace (from /run/containerd/runc/NS), else NULL */
+    char *ns;             /* containerd namespace (the shim's -namespace, or
+                           * /run/containerd/runc/NS), else NULL */
     char *status;         /* capsa state ("running", "paused", ...), else NULL */
     char *pod_uid, *qos, *pod_cgroup;   /* Kubernetes, else NULL */
+    char *pod_name, *pod_namespace;     /* CRI annotations of the bundle, else NULL */
+    char *name;           /* the engine's name for it (conmon -n, CRI container-name) */
     char *cgroup;         /* the init's cgroup path (memory controller, else cgroup2) */
     pid_t pid;            /* the container's init (host pid) */
     unsigned nprocs;      /* processes seen in the group */
