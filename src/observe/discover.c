@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,7 +465,7 @@ static void read_status(int pfd, proc_ent *p)
 typedef struct {
     char engine[16];     /* "containerd", "docker", "podman", "cri-o"; "" none */
     char id[128], ns[64], name[128];
-    char pod_name[128], pod_ns[128];  /* CRI annotations of the bundle */
+    char pod_name[128], pod_ns[128], pod_uid[64];  /* CRI annotations of the bundle */
     char *state_root;    /* the runtime's --root as the engine names it, or NULL */
     char *state_dir;     /* that container's state dir, reachable from here */
 } monitor_info;
@@ -500,6 +501,34 @@ static const char *jstr(json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
     return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The names a CRI puts into the bundle's config.json annotations: containerd's
+ * io.kubernetes.cri.*, CRI-O's io.kubernetes.{container.name,pod.*}. */
+static void bundle_annotations(int bfd, monitor_info *m)
+{
+    static const struct {
+        const char *key;
+        size_t off, n;
+    } keys[] = {
+        {"io.kubernetes.cri.container-name", offsetof(monitor_info, name), sizeof m->name},
+        {"io.kubernetes.container.name", offsetof(monitor_info, name), sizeof m->name},
+        {"io.kubernetes.cri.sandbox-name", offsetof(monitor_info, pod_name), sizeof m->pod_name},
+        {"io.kubernetes.pod.name", offsetof(monitor_info, pod_name), sizeof m->pod_name},
+        {"io.kubernetes.cri.sandbox-namespace", offsetof(monitor_info, pod_ns), sizeof m->pod_ns},
+        {"io.kubernetes.pod.namespace", offsetof(monitor_info, pod_ns), sizeof m->pod_ns},
+        {"io.kubernetes.cri.sandbox-uid", offsetof(monitor_info, pod_uid), sizeof m->pod_uid},
+        {"io.kubernetes.pod.uid", offsetof(monitor_info, pod_uid), sizeof m->pod_uid},
+    };
+    json_t *cfg = load_json(bfd, "config.json");
+    json_t *ann = cfg ? json_object_get(cfg, "annotations") : NULL;
+    for (size_t i = 0; ann && i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = jstr(ann, keys[i].key);
+        char *dst = (char *)m + keys[i].off;
+        if (v && !*dst)
+            snprintf(dst, keys[i].n, "%s", v);
+    }
+    json_decref(cfg);
 }
 
 /* Docker's name for it, from DATA_ROOT/containers/ID/config.v2.json ("Name":
@@ -562,24 +591,17 @@ static void shim_info(pid_t ppid, char **argv, size_t argc, monitor_info *m)
     json_decref(opt);
     if (!strcmp(m->engine, "docker"))
         docker_name(ppid, bfd, m);
-    json_t *cfg = load_json(bfd, "config.json");
-    json_t *ann = cfg ? json_object_get(cfg, "annotations") : NULL;
-    const char *v;
-    if ((v = jstr(ann, "io.kubernetes.cri.container-name")))
-        snprintf(m->name, sizeof m->name, "%s", v);
-    if ((v = jstr(ann, "io.kubernetes.cri.sandbox-name")))
-        snprintf(m->pod_name, sizeof m->pod_name, "%s", v);
-    if ((v = jstr(ann, "io.kubernetes.cri.sandbox-namespace")))
-        snprintf(m->pod_ns, sizeof m->pod_ns, "%s", v);
-    json_decref(cfg);
+    bundle_annotations(bfd, m);
     close(bfd);
 }
 
 /* conmon -c ID -n NAME -r RUNTIME [--runtime-arg --root=DIR] --exit-command podman */
-static void conmon_info(char **argv, size_t argc, monitor_info *m)
+static void conmon_info(pid_t ppid, char **argv, size_t argc, monitor_info *m)
 {
-    char rt[256] = "", root[256] = "", exitcmd[256] = "";
+    char rt[256] = "", root[256] = "", exitcmd[256] = "", bundle[512] = "";
     for (size_t i = 0; i < argc; i++) {
+        if (!arg_value(argv, argc, i, "-b", bundle, sizeof bundle))
+            arg_value(argv, argc, i, "--bundle", bundle, sizeof bundle);
         if (!arg_value(argv, argc, i, "-c", m->id, sizeof m->id))
             arg_value(argv, argc, i, "--cid", m->id, sizeof m->id);
         if (!arg_value(argv, argc, i, "-n", m->name, sizeof m->name))
@@ -606,7 +628,15 @@ static void conmon_info(char **argv, size_t argc, monitor_info *m)
     }
     if (*root) {
         m->state_root = xstrdup(root);
-        m->state_dir = xasprintf("%s/%s", root, m->id);
+        m->state_dir = xasprintf("/proc/%d/root%s/%s", (int)ppid, root, m->id);
+    }
+    if (*bundle) {
+        autofree char *b = xasprintf("/proc/%d/root%s", (int)ppid, bundle);
+        int bfd = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (bfd >= 0) {
+            bundle_annotations(bfd, m);
+            close(bfd);
+        }
     }
 }
 
@@ -630,7 +660,7 @@ static bool monitor_of(pid_t ppid, monitor_info *m)
     if (!strncmp(b, "containerd-shim", 15))
         shim_info(ppid, argv, argc, m);
     else if (!strcmp(b, "conmon"))
-        conmon_info(argv, argc, m);
+        conmon_info(ppid, argv, argc, m);
     return *m->engine != 0;
 }
 
@@ -803,6 +833,8 @@ int obs_discover(const char *extra_root, obs_host_cts *out, capsa_err *e)
             c->name = dup0(m.name);
             c->pod_name = dup0(m.pod_name);
             c->pod_namespace = dup0(m.pod_ns);
+            if (!c->pod_uid)
+                c->pod_uid = dup0(m.pod_uid);
             pid_t spid;
             unsigned long long sstart;
             int sfd = m.state_dir ? open(m.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -933,8 +965,9 @@ json_t *obs_host_ct_json(const obs_host_ct *c)
     json_object_set_new(o, "namespace", str_or_null(c->ns));
     json_object_set_new(o, "own_pid_ns", json_boolean(c->own_pidns));
     json_object_set_new(o, "own_mount_ns", json_boolean(c->own_mntns));
-    json_object_set_new(o, "pod", !c->pod_uid ? json_null()
-                                              : json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}",
+    json_object_set_new(o, "pod", !c->pod_uid && !c->pod_name
+                                      ? json_null()
+                                      : json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}",
                                                           "uid", c->pod_uid, "qos", c->qos,
                                                           "cgroup", c->pod_cgroup, "name",
                                                           c->pod_name, "namespace",

@@ -3,9 +3,12 @@
 At once, the session runs:
   - podman (netns none, cgroupfs, --cgroup-parent, private storage: conftest.py) with
     runtime runc, and one with runtime capsa ($CAPSA);
-  - containerd 1.6 in its private mount namespace (conftest.py): `ctr run -d` with the
-    default runc shim (io.containerd.runc.v2, runc), namespace "default";
-  - a private dockerd (dockerd.py) with `--runtime runc`, when docker.io is installed;
+  - containerd 1.6 in its private mount namespace (conftest.py): two `ctr run -d`
+    with the default shim (io.containerd.runc.v2), namespace "default": one with runc,
+    one with --runc-binary $CAPSA and the annotations containerd's CRI gives a pod's
+    container (container and pod names, pod namespace and UID);
+  - a private dockerd (dockerd.py) with `--runtime runc` and `--runtime capsa`, when
+    docker.io is installed;
   - a plain `runc run -d` and a `capsa run -d` under their own --root in /run.
 Every container's cgroup lies under a parent of this session (never an engine's usual
 `docker/`, `k8s.io/` or `system.slice` path), and containerd's and dockerd's /run are
@@ -15,8 +18,10 @@ state each engine leaves, without any engine's socket.
 Then `capsa list --host`, `capsa audit --host` and `capsa stats --host` (JSON, and
 `--format openmetrics`) must list each with its engine (podman / containerd with its
 namespace / docker / runc / capsa), the id that engine uses and its init pid; the audit
-has findings for each, and one podman container run with --cap-add SYS_ADMIN (the
-control) is the only one whose CAP_SYS_ADMIN check fails. Everything is stopped at the
+has findings for each: ctr's containers (no seccomp profile unless asked) fail the
+seccomp check where podman's and Docker's pass it, and one podman container run with
+--cap-add SYS_ADMIN (the control) is the only one whose CAP_SYS_ADMIN check fails. The
+podman and Docker containers carry their engine's name, the annotated one its CRI names. Everything is stopped at the
 end and the fixtures check for leftovers.
 
     CAPSA=/work/main/build/capsa python3 -m pytest -q -p no:cacheprovider \
@@ -37,6 +42,7 @@ from dockerd import IMAGE as DOCKER_IMAGE, Dockerd, build_image_tar, have_docker
 RUNC = shutil.which("runc", path="/usr/sbin:/usr/bin:/sbin:/bin")
 ROOT_RUNC = f"/run/capsa-obs-{PID}-runc"
 ROOT_CAPSA = f"/run/capsa-obs-{PID}-capsa"
+POD_UID = f"0b5e7c1e-0000-4000-8000-{PID:012d}"
 SKIPPED = []     # engines not available: told once each
 
 
@@ -123,16 +129,30 @@ def zoo(request, session_tmp, rootfs_tar):
             SKIPPED.append("containerd/ctr/runc not installed (scripts/deps.sh)")
         else:
             ctrd = request.getfixturevalue("containerd")
-            cid = ctrd.id("obs")
-            stops.append(lambda cid=cid: (ctrd("task", "kill", "-s", "SIGKILL", cid, check=False),
-                                  _wait(lambda: _ctr_pid(ctrd, cid) is None, "ctr task dead"),
-                                  ctrd("task", "delete", cid, check=False),
-                                  ctrd("container", "delete", cid, check=False)))
-            ctrd("run", "-d", "--cgroup", f"{CG_PARENT}/{cid}", CTR_IMAGE, cid, "sleep", "300")
-            pid = _wait(lambda: _ctr_pid(ctrd, cid), f"ctr task {cid} running")
-            # ctr run gives no seccomp profile unless asked (--seccomp): a FAIL
-            want["containerd"] = dict(engine="containerd", id=cid, pid=pid, runtime="runc",
-                                      namespace="default", seccomp="FAIL")
+            # the second carries the annotations containerd's CRI gives a pod's container
+            cri = {"io.kubernetes.cri.container-name": "web",
+                   "io.kubernetes.cri.sandbox-name": f"pod-{PID}",
+                   "io.kubernetes.cri.sandbox-namespace": "obs-ns",
+                   "io.kubernetes.cri.sandbox-uid": POD_UID}
+            ann = [a for k, v in cri.items() for a in ("--annotation", f"{k}={v}")]
+            for key, extra, rtname in (("containerd", (), "runc"),
+                                       ("containerd-capsa", ("--runc-binary", CAPSA, *ann),
+                                        "capsa")):
+                cid = ctrd.id(key)
+                stops.append(lambda cid=cid: (
+                    ctrd("task", "kill", "-s", "SIGKILL", cid, check=False),
+                    _wait(lambda: _ctr_pid(ctrd, cid) is None, "ctr task dead"),
+                    ctrd("task", "delete", cid, check=False),
+                    ctrd("container", "delete", cid, check=False)))
+                ctrd("run", "-d", *extra, "--cgroup", f"{CG_PARENT}/{cid}", CTR_IMAGE, cid,
+                     "sleep", "300")
+                pid = _wait(lambda: _ctr_pid(ctrd, cid), f"ctr task {cid} running")
+                # ctr run gives no seccomp profile unless asked (--seccomp): a FAIL
+                want[key] = dict(engine="containerd", id=cid, pid=pid, runtime=rtname,
+                                 namespace="default", seccomp="FAIL")
+                if extra:
+                    want[key].update(name="web", pod={"uid": POD_UID, "name": f"pod-{PID}",
+                                                      "namespace": "obs-ns"})
 
         # docker: a private dockerd, Docker's own runc
         why = have_docker()
@@ -142,7 +162,7 @@ def zoo(request, session_tmp, rootfs_tar):
             SKIPPED.append("runc not installed: no Docker container")
         else:
             dbase = tempfile.mkdtemp(prefix="capsa-docker-obs-")
-            d = Dockerd(dbase, "obs")
+            d = Dockerd(dbase, "obs", runtimes={"capsa": CAPSA})
             left = []
 
             def stop_docker():
@@ -151,12 +171,15 @@ def zoo(request, session_tmp, rootfs_tar):
             stops.append(stop_docker)
             d.start()
             d.import_image(build_image_tar(os.path.join(dbase, "image.tar")))
-            d.docker("run", "-d", "--runtime", "runc", "--network", "none", "--pull", "never",
-                     "--name", f"obs-{PID}", DOCKER_IMAGE, "sleep", "300")
-            cid = d.inspect(f"obs-{PID}", "{{.Id}}")
-            pid = int(d.inspect(f"obs-{PID}", "{{.State.Pid}}"))
-            want["docker"] = dict(engine="docker", id=cid, pid=pid, runtime="runc",
-                                  namespace=d.ns, name=f"obs-{PID}", seccomp="PASS")
+            for rt in ("runc", "capsa"):
+                n = f"obs-{PID}-{rt}"
+                d.docker("run", "-d", "--runtime", rt, "--network", "none", "--pull", "never",
+                         "--name", n, DOCKER_IMAGE, "sleep", "300")
+                cid = d.inspect(n, "{{.Id}}")
+                pid = int(d.inspect(n, "{{.State.Pid}}"))
+                want["docker" if rt == "runc" else "docker-capsa"] = dict(
+                    engine="docker", id=cid, pid=pid, runtime=rt, namespace=d.ns, name=n,
+                    seccomp="PASS")
 
         rootfs = rootfs_tar[0]
         # plain runc
@@ -218,6 +241,8 @@ def _check_ct(key, w, c):
         assert c["namespace"] == w["namespace"], f"{key}: namespace {c['namespace']}"
     if "name" in w:
         assert c["name"] == w["name"], f"{key}: name {c['name']}, wanted {w['name']}"
+    pod = c["pod"] and {k: c["pod"].get(k) for k in ("uid", "name", "namespace")}
+    assert pod == w.get("pod"), f"{key}: pod {c['pod']}, wanted {w.get('pod')}"
     assert c["own_pid_ns"] and c["own_mount_ns"], f"{key}: {c}"
 
 
