@@ -50,7 +50,7 @@ deps:
 	@scripts/deps.sh
 
 demo:
-	@scripts/deps.sh --no-vm
+	@scripts/deps.sh --demo
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(BIN)
 

@@ -1,7 +1,31 @@
 #!/bin/sh
 # Install whatever capsa needs to build, test and demo, from Debian packages.
 # A no-op (no apt call at all) when everything is already installed.
+#   deps.sh          everything `make check` needs
+#   deps.sh --demo   only what building capsa and `make demo` need (a fresh machine
+#                    gets its first container in a minute, not after docker, go and CRIU)
+#   deps.sh --no-vm  everything but the qemu guest; --bench adds crun, runc, time
 set -eu
+# The packages of "$@" that are not installed, each after a space.
+missing_of() {
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            printf ' %s' "$p"
+    done
+}
+if [ "${1:-}" = "--demo" ]; then
+    # shellcheck disable=SC2046
+    missing=$(missing_of gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev \
+        libcap-dev libmicrohttpd-dev busybox-static python3 iproute2 procps util-linux)
+    [ -z "$missing" ] && exit 0
+    [ "$(id -u)" = 0 ] || { echo "deps.sh: missing packages:$missing (run as root)" >&2; exit 1; }
+    echo "deps.sh: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    exit 0
+fi
 PKGS="gcc make pkg-config libc6-dev libjansson-dev libseccomp-dev libcap-dev \
 libcmocka-dev busybox-static python3 python3-pytest iproute2 uidmap procps util-linux tmux \
 podman conmon containerd umoci runc docker.io \
@@ -29,11 +53,8 @@ libnl-3-dev libnet1-dev libnftables-dev libbsd-dev uuid-dev"
 criu() { "$(dirname "$0")/build-criu.sh" ||
     echo "deps.sh: CRIU not built: checkpoint/restore unavailable (their tests skip)" >&2; }
 [ "${1:-}" = "--print" ] && { echo $PKGS; exit 0; }
-missing=""
-for p in $PKGS; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
+# shellcheck disable=SC2086
+missing=$(missing_of $PKGS)
 # The kernel package needs an initramfs generator; where none is installed, take the
 # tiny one (initramfs-tools would pull in udev and systemd; the guest brings its own).
 case " $missing " in *" linux-image-amd64 "*)
