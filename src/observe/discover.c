@@ -139,12 +139,12 @@ bool obs_cgroup_classify(const char *path, obs_cgroup_class *out)
             snprintf(out->id, sizeof out->id, "%s", id);
             return true;
         }
-        if (i + 1 < nc && ((n == 6 && !strncmp(c, "docker", 6)) ||
-                           (n == 6 && !strncmp(c, "k8s.io", 6)) ||
-                           (n == 14 && !strncmp(c, "libpod_parent", 13)))) {
-            if (n == 6 && !strncmp(c, "docker", 6) && !is_hexid(comps[i + 1], lens[i + 1]))
+        /* (podman's cgroupfs parent libpod_parent/ holds libpod-ID, but also
+         * conmon/ and pods' directories: libpod-ID alone names a container) */
+        if (i + 1 < nc && n == 6 && (!strncmp(c, "docker", 6) || !strncmp(c, "k8s.io", 6))) {
+            if (c[0] == 'd' && !is_hexid(comps[i + 1], lens[i + 1]))
                 continue;
-            strcpy(out->engine, c[0] == 'd' ? "docker" : c[0] == 'k' ? "containerd" : "podman");
+            strcpy(out->engine, c[0] == 'd' ? "docker" : "containerd");
             const char *k = comps[i + 1];
             size_t kl = lens[i + 1];
             if (!scope_id(k, kl, eng, id, sizeof id))

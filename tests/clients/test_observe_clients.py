@@ -1,8 +1,8 @@
 """Host-wide discovery against real engines (issue 22): `capsa list/audit/stats --host`.
 
 At once, the session runs:
-  - podman (netns none, cgroupfs, --cgroup-parent, private storage: conftest.py) with
-    runtime runc, and one with runtime capsa ($CAPSA);
+  - podman 4.3 (netns none, cgroupfs, --cgroup-parent, private storage: conftest.py)
+    with runtime runc, with runtime capsa ($CAPSA), and one in a pod (--infra=false);
   - containerd 1.6 in its private mount namespace (conftest.py): two `ctr run -d`
     with the default shim (io.containerd.runc.v2), namespace "default": one with runc,
     one with --runc-binary $CAPSA and the annotations containerd's CRI gives a pod's
@@ -112,17 +112,27 @@ def zoo(request, session_tmp, rootfs_tar):
                         ("podman-capsa-sysadmin", CAPSA, "capsa", ("--cap-add", "SYS_ADMIN"))]
             if RUNC:
                 runtimes.insert(0, ("podman-runc", RUNC, "runc", ()))
+            # a pod without infra container (no catatonit here): podman 4.3 gives the
+            # member no pod cgroup, --cgroup-parent still counts
+            pod = pm.name("pod")
+            stops.append(lambda: _run(["podman", "pod", "rm", "-f", "-t", "0", pod],
+                                      check=False, env=pm.env, cwd=pm.cwd))
+            _run(["podman", "pod", "create", "--infra=false", "--cgroup-parent", CG_PARENT,
+                  "--name", pod], env=pm.env, cwd=pm.cwd)
+            runtimes.append(("podman-pod", CAPSA, "capsa", ("--pod", pod)))
             for key, rt, rtname, extra in runtimes:
                 n = pm.name(key)
                 stops.append(lambda n=n, rt=rt: _run(
                     ["podman", "--runtime", rt, "rm", "-f", "-t", "0", n], check=False,
                     env=pm.env, cwd=pm.cwd))
                 _run(["podman", "--runtime", rt, "run", "-d", "--cgroup-parent", CG_PARENT,
-                      "--name", n, *extra, IMAGE, "sleep", "300"], env=pm.env, cwd=pm.cwd)
+                      "--name", n, *extra,
+                      IMAGE, "sleep", "300"], env=pm.env, cwd=pm.cwd)
                 cid = pm.inspect(n, "{{.Id}}")
                 pid = int(pm.inspect(n, "{{.State.Pid}}"))
                 want[key] = dict(engine="podman", id=cid, pid=pid, runtime=rtname, name=n,
-                                 cap_sys_admin=bool(extra), seccomp="PASS")
+                                 cap_sys_admin="SYS_ADMIN" in extra, seccomp="PASS",
+                                 cgroup=f"{CG_PARENT}/libpod-{cid}")
 
         # containerd: ctr run -d with the default runc shim
         if shutil.which("containerd") is None or shutil.which("ctr") is None or not RUNC:
@@ -241,6 +251,8 @@ def _check_ct(key, w, c):
         assert c["namespace"] == w["namespace"], f"{key}: namespace {c['namespace']}"
     if "name" in w:
         assert c["name"] == w["name"], f"{key}: name {c['name']}, wanted {w['name']}"
+    if "cgroup" in w:
+        assert c["cgroup"] == w["cgroup"], f"{key}: cgroup {c['cgroup']}"
     pod = c["pod"] and {k: c["pod"].get(k) for k in ("uid", "name", "namespace")}
     assert pod == w.get("pod"), f"{key}: pod {c['pod']}, wanted {w.get('pod')}"
     assert c["own_pid_ns"] and c["own_mount_ns"], f"{key}: {c}"
