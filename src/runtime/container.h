@@ -43,6 +43,8 @@ spec *ct_hooks_config(int dirfd, const cstate *st);
  * then the devices every container needs (as runc), then each linux.devices
  * node; last match wins. malloc'd, *n entries. */
 spec_dev_rule *ct_device_rules(const spec *s, size_t *n);
+/* Now as state.json's "created": RFC 3339 UTC with nanoseconds (malloc'd). */
+char *ct_now_rfc3339(void);
 int ct_run_hooks(const spec *s, const cstate *st, const char *kind, const char *status,
                  capsa_err *e);
 

@@ -178,7 +178,7 @@ spec_dev_rule *ct_device_rules(const spec *s, size_t *n)
     return v;
 }
 
-static char *now_rfc3339(void)
+char *ct_now_rfc3339(void)
 {
     struct timespec ts;
     struct tm tm;
@@ -260,7 +260,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
     }
 
     cstate st = {.id = (char *)id, .bundle = bundle, .rootfs = rootfs,
-                 .oci_version = s->oci_version, .created = now_rfc3339(),
+                 .oci_version = s->oci_version, .created = ct_now_rfc3339(),
                  .cgroup_path = cgroup_path_for(s->linux.cgroups_path, id),
                  .annotations = s->annotations, .has_userns = s->linux.ns[NS_USER].present,
                  .poststart = s->hooks.poststart.n > 0, .poststop = s->hooks.poststop.n > 0};

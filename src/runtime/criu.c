@@ -642,18 +642,6 @@ static int restore_externals(criu_opts *op, int imgfd, const spec *s, const char
     return 0;
 }
 
-static char *now_rfc3339(void)
-{
-    struct timespec ts;
-    struct tm tm;
-    char buf[64];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t k = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, sizeof buf - k, ".%09ldZ", ts.tv_nsec);
-    return xstrdup(buf);
-}
-
 /* The cgroup (made here, with the config's limits) and CRIU's restore into it;
  * *pid is the restored init, a child of this process. */
 static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int dirfd,
@@ -740,7 +728,7 @@ int rt_restore(const rt_ctx *c, const char *id, const rt_restore_opts *o, int *s
     char owner[32];
     snprintf(owner, sizeof owner, "%u", (unsigned)getuid());
     cstate st = {.id = (char *)id, .bundle = bundle, .rootfs = rootfs,
-                 .oci_version = s->oci_version, .created = now_rfc3339(),
+                 .oci_version = s->oci_version, .created = ct_now_rfc3339(),
                  .cgroup_path = cgroup_path_for(s->linux.cgroups_path, id),
                  .annotations = s->annotations, .has_userns = s->linux.ns[NS_USER].present,
                  .poststart = s->hooks.poststart.n > 0, .poststop = s->hooks.poststop.n > 0,
