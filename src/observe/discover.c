@@ -1006,17 +1006,20 @@ int obs_host_list(const char *extra_root, bool json, bool quiet, capsa_err *e)
             puts(id);
         }
     } else {
-        printf("%-11s %-24s %-8s %5s %-8s %-16s %-14s %s\n", "ENGINE", "ID", "PID", "PROCS",
-               "RUNTIME", "COMMAND", "POD", "CGROUP");
+        printf("%-11s %-24s %-8s %5s %-8s %-20s %-16s %-14s %s\n", "ENGINE", "ID", "PID",
+               "PROCS", "RUNTIME", "NAME", "COMMAND", "POD", "CGROUP");
         for (size_t i = 0; i < cs.n; i++) {
             const obs_host_ct *c = &cs.v[i];
-            char id[160], pod[32] = "-";
+            char id[160], pod[160] = "-";
             obs_host_ct_id(c, true, id, sizeof id);
-            if (c->pod_uid)
+            if (c->pod_name)  /* the CRI's names, else the UID from the cgroup path */
+                snprintf(pod, sizeof pod, "%s/%s", c->pod_namespace ? c->pod_namespace : "?",
+                         c->pod_name);
+            else if (c->pod_uid)
                 snprintf(pod, sizeof pod, "%.8s/%s", c->pod_uid, c->qos ? c->qos : "?");
-            printf("%-11s %-24s %-8d %5u %-8s %-16s %-14s %s\n", c->engine, id, (int)c->pid,
-                   c->nprocs, c->runtime ? c->runtime : "-", c->comm, pod,
-                   c->cgroup ? c->cgroup : "-");
+            printf("%-11s %-24s %-8d %5u %-8s %-20s %-16s %-14s %s\n", c->engine, id,
+                   (int)c->pid, c->nprocs, c->runtime ? c->runtime : "-",
+                   c->name ? c->name : "-", c->comm, pod, c->cgroup ? c->cgroup : "-");
         }
         if (!cs.n)
             puts("(no containers on this host)");

@@ -272,8 +272,10 @@ def test_list_host(zoo):
     table = _capsa("list", "--host").stdout
     for key, w in zoo.items():
         short = w["id"][:12] if len(w["id"]) == 64 else w["id"]
-        assert any(line.split()[:3] == [w["engine"], short, str(w["pid"])]
-                   for line in table.splitlines()), f"{key} not in table:\n{table}"
+        row = [line.split() for line in table.splitlines()
+               if line.split()[:3] == [w["engine"], short, str(w["pid"])]]
+        assert row, f"{key} not in table:\n{table}"
+        assert row[0][5] == w.get("name", "-"), f"{key}: NAME column {row[0]}"
 
 
 def test_audit_host(zoo):
