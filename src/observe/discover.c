@@ -939,10 +939,14 @@ void obs_host_cts_free(obs_host_cts *cs)
 
 void obs_host_ct_name(const obs_host_ct *c, char *buf, size_t n)
 {
+    char id[160];
+    obs_host_ct_id(c, true, id, sizeof id);
     if (!c->id)
         snprintf(buf, n, "unknown container (pid %d)", (int)c->pid);
+    else if (c->name && strcmp(c->name, c->id))
+        snprintf(buf, n, "%s %s \"%s\"", c->engine, id, c->name);
     else
-        snprintf(buf, n, "%s %.12s", c->engine, c->id);
+        snprintf(buf, n, "%s %s", c->engine, id);
 }
 
 static json_t *str_or_null(const char *s)

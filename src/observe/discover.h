@@ -58,7 +58,8 @@ typedef struct {
 int obs_discover(const char *extra_root, obs_host_cts *out, capsa_err *e);
 void obs_host_cts_free(obs_host_cts *c);
 
-/* "docker 3f2a…", "unknown container (pid 123)": a name for one line. */
+/* "docker 3f2a5c6d7e8f \"web\"" (64-hex ids cut to 12, the engine's name when
+ * known), "unknown container (pid 123)": a name for one line. */
 void obs_host_ct_name(const obs_host_ct *c, char *buf, size_t n);
 /* {"id","engine","runtime","pid","comm","cgroup","pod":{...}|null,...} */
 json_t *obs_host_ct_json(const obs_host_ct *c);

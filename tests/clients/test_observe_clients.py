@@ -298,6 +298,15 @@ def test_audit_host(zoo):
             assert failed == w["cap_sys_admin"], f"{key}: CAP_SYS_ADMIN {res}"
 
 
+def test_audit_host_text(zoo):
+    text = _capsa("audit", "--host", check=False).stdout
+    for key, w in zoo.items():
+        short = w["id"][:12] if len(w["id"]) == 64 else w["id"]
+        name = f' "{w["name"]}"' if "name" in w else ""
+        head = f'{w["engine"]} {short}{name} (pid {w["pid"]}, sleep, runtime {w["runtime"]})'
+        assert head in text.splitlines(), f"{key}: no line {head!r}"
+
+
 def test_stats_host(zoo):
     out = json.loads(_capsa("stats", "--host", "--interval", "0", "--format", "json").stdout)
     rows = out if isinstance(out, list) else out.get("containers", out)
