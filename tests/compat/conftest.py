@@ -154,8 +154,15 @@ def load_seccomp(path, bounding):
 
 # --- bundles ----------------------------------------------------------------------
 
-def fill_placeholders(cfg, bundle, rootfs, cgroup, args):
-    """What the corpus leaves open: rootfs, args, cgroup and the engines' files."""
+def ns_placeholders(cfg):
+    """The namespace types whose path is a placeholder (`@NS:TYPE@`) in cfg."""
+    return [n["type"] for n in cfg.get("linux", {}).get("namespaces", [])
+            if n.get("path", "").startswith("@NS:")]
+
+
+def fill_placeholders(cfg, bundle, rootfs, cgroup, args, namespaces=None):
+    """What the corpus leaves open: rootfs, args, cgroup, the engines' files and the
+    paths of the namespaces to join (namespaces: {type: path}, made by the test)."""
     cfg = json.loads(json.dumps(cfg))
     cfg["root"]["path"] = rootfs
     cfg["process"]["args"] = args
@@ -174,8 +181,12 @@ def fill_placeholders(cfg, bundle, rootfs, cgroup, args):
                     f.write(f"corpus {name}\n")
             m["source"] = path
     for n in cfg["linux"].get("namespaces", []):
-        if n.get("path", "").startswith("@NS:"):
-            raise AssertionError(f"namespace path placeholder {n['path']}: not supported")
+        p = n.get("path", "")
+        if p.startswith("@NS:"):
+            if p != f"@NS:{n['type']}@" or n["type"] not in (namespaces or {}):
+                raise AssertionError(f"namespace path placeholder {p}: the test made no "
+                                     f"{n['type']} namespace to join")
+            n["path"] = namespaces[n["type"]]
     return cfg
 
 
@@ -190,18 +201,53 @@ class Runtime:
         return subprocess.run([self.binary, "--root", self.root, *args], capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
-    def run_config(self, tag, cfg, args, rootfs):
-        """`run` cfg in a fresh bundle; returns (CompletedProcess, leftovers)."""
+    def bundle(self, tag, cfg, args, rootfs, namespaces):
+        """A fresh bundle for cfg: (container id, bundle dir, cgroup path)."""
         cid = f"corpus-{PID}-{self.name}-{tag}"
         bundle = os.path.join(self.base, self.name, tag)
         shutil.rmtree(bundle, ignore_errors=True)
         os.makedirs(bundle)
         cg = f"{CG_PARENT}/{self.name}-{tag}"
-        c = fill_placeholders(cfg, bundle, rootfs, cg, args)
+        c = fill_placeholders(cfg, bundle, rootfs, cg, args, namespaces)
         with open(os.path.join(bundle, "config.json"), "w") as f:
             json.dump(c, f, indent=1)
+        return cid, bundle, cg
+
+    def run_config(self, tag, cfg, args, rootfs, namespaces=None):
+        """`run` cfg in a fresh bundle; returns (CompletedProcess, leftovers)."""
+        cid, bundle, cg = self.bundle(tag, cfg, args, rootfs, namespaces)
         r = self("run", "--bundle", bundle, cid)
         return r, self.leftovers(cid, bundle, cg)
+
+    def start(self, tag, cfg, args, rootfs, namespaces=None):
+        """`create` + `start` cfg in the background (stdio /dev/null, stderr of create
+        in the bundle): a running container, e.g. a pod sandbox to join."""
+        cid, bundle, cg = self.bundle(tag, cfg, args, rootfs, namespaces)
+        ct = {"cid": cid, "bundle": bundle, "cg": cg}
+        with open(os.path.join(bundle, "create.err"), "w+") as err:
+            r = subprocess.run([self.binary, "--root", self.root, "create", "--bundle", bundle,
+                                cid], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=err, timeout=TIMEOUT)
+            err.seek(0)
+            msg = err.read().strip()
+        if r.returncode == 0:
+            r = self("start", cid)
+            msg = r.stderr.strip()
+        if r.returncode == 0:
+            st = self("state", cid)
+            if st.returncode == 0 and json.loads(st.stdout).get("status") == "running":
+                ct["pid"] = json.loads(st.stdout)["pid"]
+                return ct
+            msg = f"state: {st.stdout.strip()} {st.stderr.strip()}"
+        left = self.leftovers(cid, bundle, cg)
+        raise AssertionError(f"{self.name}: starting {tag} failed: {msg}"
+                             + (f"; left behind: {left}" if left else ""))
+
+    def stop(self, ct):
+        """`delete --force` a container of start(); returns what is left behind."""
+        r = self("delete", "--force", ct["cid"])
+        left = [] if r.returncode == 0 else [f"delete --force: {r.stderr.strip()}"]
+        return left + self.leftovers(ct["cid"], ct["bundle"], ct["cg"])
 
     def leftovers(self, cid, bundle, cg):
         left = []
@@ -269,6 +315,20 @@ def rootfs(session_dir):
     subprocess.run([os.path.join(REPO, "scripts", "mkrootfs.sh"), path], check=True,
                    capture_output=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def netns(session_dir):
+    """A network namespace the session made, as a bind-mounted nsfs file (the way
+    CNI's netns under containerd and Docker's netns/default are given): what
+    `@NS:network@` becomes outside a pod (no interface but a down lo)."""
+    path = os.path.join(session_dir, "netns", "corpus")
+    os.makedirs(os.path.dirname(path))
+    open(path, "w").close()
+    subprocess.run(["unshare", f"--net={path}", "true"], check=True, capture_output=True)
+    yield path
+    r = subprocess.run(["umount", path], capture_output=True, text=True)
+    assert r.returncode == 0, f"umount {path}: {r.stderr.strip()}"
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import CORPUS, RUNC, load_seccomp
+from conftest import CORPUS, RUNC, load_seccomp, ns_placeholders
 
 ENTRIES = sorted(f[:-5] for f in os.listdir(CORPUS) if f.endswith(".json"))
 # Configs runc 1.1.5 refuses too (same exit code, nothing left; see SOURCES.md).
@@ -38,6 +38,43 @@ def with_profile(name):
     return cfg
 
 
+# Namespaces to join (`@NS:TYPE@`, SOURCES.md). A CRI container joins its pod: each
+# placeholder of the entry on the left becomes /proc/<pid>/ns/TYPE of a running
+# container of the entry on the right (containerd 1.6 gives the pause container's
+# pid), started by the same runtime for the run and removed after it. Elsewhere only
+# `@NS:network@` occurs: the session's network namespace file (fixture netns).
+SANDBOX_OF = {"cri-container": "cri-sandbox"}
+PROC_NS = {"network": "net", "mount": "mnt"}   # runtime-spec type -> /proc/PID/ns name
+
+
+def own_namespaces(request, entry, cfg):
+    types = ns_placeholders(cfg)
+    assert set(types) <= {"network"}, f"{entry}: no namespace to join for {types}"
+    return {"network": request.getfixturevalue("netns")} if types else None
+
+
+def run_entry(request, rt, entry, cfg, rootfs, args=ARGS, tag=None, seen=None):
+    """rt.run_config of an entry, with the namespaces its placeholders name: joined
+    from a sandbox container of SANDBOX_OF[entry] that runs meanwhile. seen gets the
+    sandbox's namespace links. Returns (CompletedProcess, leftovers of both)."""
+    tag = tag or entry
+    if entry not in SANDBOX_OF:
+        return rt.run_config(tag, cfg, args, rootfs, own_namespaces(request, entry, cfg))
+    sb_entry = SANDBOX_OF[entry]
+    sb_cfg = load(sb_entry)
+    sb = rt.start(tag + "-sandbox", sb_cfg, ["/bin/sleep", "3600"], rootfs,
+                  own_namespaces(request, sb_entry, sb_cfg))
+    try:
+        ns = {t: f"/proc/{sb['pid']}/ns/{PROC_NS.get(t, t)}" for t in ns_placeholders(cfg)}
+        if seen is not None:
+            seen.update({t: os.readlink(p) for t, p in ns.items()})
+            seen["sandbox pid"] = os.readlink(f"/proc/{sb['pid']}/ns/pid")
+        r, left = rt.run_config(tag, cfg, args, rootfs, ns)
+    finally:
+        sb_left = rt.stop(sb)
+    return r, left + [f"(sandbox) {x}" for x in sb_left]
+
+
 def check_ran(rt, r, left):
     assert not left, f"{rt.name} left behind: {left}"
     assert r.returncode == 0, f"{rt.name}: exit {r.returncode}: {r.stderr.strip()}"
@@ -56,7 +93,7 @@ def compare(ours, theirs):
 def test_corpus_is_there():
     """The engines' entries are present (tests/compat/refresh-corpus.sh writes them)."""
     for want in ("runc-spec", "runc-spec-rootless", "crun-spec", "podman-run", "ctr-run",
-                 "full"):
+                 "full", "cri-sandbox", "cri-container", "docker-nethost"):
         assert want in ENTRIES, f"corpus/{want}.json missing"
     for want in ("moby-v20.10.24", "moby-v18.09.0", "containerd-default",
                  "podman-containers-common"):
@@ -64,16 +101,38 @@ def test_corpus_is_there():
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
-def test_entry_runs(capsa, rootfs, entry):
-    r, left = capsa.run_config(entry, load(entry), ARGS, rootfs)
+def test_entry_runs(request, capsa, rootfs, entry):
+    r, left = run_entry(request, capsa, entry, load(entry), rootfs)
     check_ran(capsa, r, left)
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
-def test_entry_same_as_runc(capsa, runc, rootfs, entry):
+def test_entry_same_as_runc(request, capsa, runc, rootfs, entry):
     cfg = load(entry)
-    compare(capsa.run_config(entry, cfg, ARGS, rootfs),
-            runc.run_config(entry, cfg, ARGS, rootfs))
+    compare(run_entry(request, capsa, entry, cfg, rootfs),
+            run_entry(request, runc, entry, cfg, rootfs))
+
+
+@pytest.mark.parametrize("name", ["capsa", "runc"])
+def test_cri_container_joins_its_sandbox(request, rootfs, name):
+    """The CRI container is in its pod's network, ipc and uts namespaces (the paths
+    containerd gave, filled with the sandbox's /proc/PID/ns/*) and in a pid
+    namespace of its own (kubelet's default), whichever runtime runs both."""
+    rt = request.getfixturevalue(name)
+    seen = {}
+    cfg = load("cri-container")
+    assert sorted(ns_placeholders(cfg)) == ["ipc", "network", "uts"], ns_placeholders(cfg)
+    show = ["/bin/sh", "-c", "for t in net ipc uts pid; do echo $t $(readlink /proc/self/ns/$t);"
+            " done; hostname"]
+    r, left = run_entry(request, rt, "cri-container", cfg, rootfs, args=show, tag="cri-join",
+                        seen=seen)
+    assert not left, f"{name} left behind: {left}"
+    assert r.returncode == 0, f"{name}: exit {r.returncode}: {r.stderr.strip()}"
+    got = dict(line.split(" ", 1) for line in r.stdout.splitlines()[:4])
+    assert got["net"] == seen["network"] and got["ipc"] == seen["ipc"] and \
+        got["uts"] == seen["uts"], (got, seen)
+    assert got["pid"] not in (os.readlink("/proc/self/ns/pid"), seen["sandbox pid"]), (got, seen)
+    assert r.stdout.splitlines()[4] == load("cri-sandbox")["hostname"], r.stdout
 
 
 @pytest.mark.parametrize("entry", REFUSED)
