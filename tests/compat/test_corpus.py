@@ -1,6 +1,7 @@
 """Real configs from other tools and engines (tests/compat/corpus, see SOURCES.md),
-each run as is by capsa with only the rootfs, the command and the cgroup path
-replaced, and compared with runc on the same bundle: same exit code, same output.
+each run as is by capsa with only the rootfs, the command, the cgroup path and the
+paths of namespaces to join replaced, and compared with runc on the same bundle:
+same exit code, same output.
 Every run is followed by a check for leftovers (state dir, processes, cgroups,
 mounts). Decisions where capsa differs on purpose are in docs/compat.md."""
 import json
