@@ -2,7 +2,8 @@
 
 At once, the session runs:
   - podman 4.3 (netns none, cgroupfs, --cgroup-parent, private storage: conftest.py)
-    with runtime runc, with runtime capsa ($CAPSA), and one in a pod (--infra=false);
+    with runtime runc, capsa ($CAPSA), and one in a pod (--infra=false); (crun 1.8
+    refuses hybrid cgroups, so podman cannot run it here);
   - containerd 1.6 in its private mount namespace (conftest.py): two `ctr run -d`
     with the default shim (io.containerd.runc.v2), namespace "default": one with runc,
     one with --runc-binary $CAPSA and the annotations containerd's CRI gives a pod's
@@ -77,6 +78,15 @@ def _detach(argv, bundle):
             raise AssertionError(f"{' '.join(argv)} -> {p.returncode}: {f.read()}")
 
 
+def _fixture(request, name):
+    """A conftest fixture, or None (its skip reason noted) when it skips."""
+    try:
+        return request.getfixturevalue(name)
+    except pytest.skip.Exception as e:
+        SKIPPED.append(f"{name}: {e.msg}")
+        return None
+
+
 def _wait(pred, what, timeout=30):
     end = time.monotonic() + timeout
     while True:
@@ -104,10 +114,12 @@ def zoo(request, session_tmp, rootfs_tar):
     base = tempfile.mkdtemp(prefix="obs-", dir=session_tmp)
     try:
         # podman: runtime runc and runtime capsa (+ the control with CAP_SYS_ADMIN)
+        pm = ctrd = None
         if shutil.which("podman") is None:
-            SKIPPED.append("podman not installed (scripts/deps.sh)")
+            SKIPPED.append("podman: not installed (scripts/deps.sh)")
         else:
-            pm = request.getfixturevalue("podman")
+            pm = _fixture(request, "podman")
+        if pm:
             runtimes = [("podman-capsa", CAPSA, "capsa", ()),
                         ("podman-capsa-sysadmin", CAPSA, "capsa", ("--cap-add", "SYS_ADMIN"))]
             if RUNC:
@@ -136,9 +148,10 @@ def zoo(request, session_tmp, rootfs_tar):
 
         # containerd: ctr run -d with the default runc shim
         if shutil.which("containerd") is None or shutil.which("ctr") is None or not RUNC:
-            SKIPPED.append("containerd/ctr/runc not installed (scripts/deps.sh)")
+            SKIPPED.append("containerd: containerd, ctr or runc not installed (scripts/deps.sh)")
         else:
-            ctrd = request.getfixturevalue("containerd")
+            ctrd = _fixture(request, "containerd")
+        if ctrd:
             # the second carries the annotations containerd's CRI gives a pod's container
             cri = {"io.kubernetes.cri.container-name": "web",
                    "io.kubernetes.cri.sandbox-name": f"pod-{PID}",
@@ -167,9 +180,9 @@ def zoo(request, session_tmp, rootfs_tar):
         # docker: a private dockerd, Docker's own runc
         why = have_docker()
         if why:
-            SKIPPED.append(why)
+            SKIPPED.append(f"docker: {why}")
         elif not RUNC:
-            SKIPPED.append("runc not installed: no Docker container")
+            SKIPPED.append("docker: runc not installed")
         else:
             dbase = tempfile.mkdtemp(prefix="capsa-docker-obs-")
             d = Dockerd(dbase, "obs", runtimes={"capsa": CAPSA})
@@ -204,7 +217,7 @@ def zoo(request, session_tmp, rootfs_tar):
                 pid = json.load(f)["init_process_pid"]
             want["runc"] = dict(engine="runc", id=cid, pid=pid, runtime="runc")
         else:
-            SKIPPED.append("runc not installed: no plain runc container")
+            SKIPPED.append("runc: not installed")
 
         # capsa itself
         cid = f"obs-{PID}-capsa"
@@ -260,6 +273,15 @@ def _check_ct(key, w, c):
 
 def _dump(entries):
     return json.dumps(entries, indent=1)[:6000]
+
+
+@pytest.mark.parametrize("engine", ["podman", "containerd", "docker", "runc", "capsa"])
+def test_engine_started(zoo, engine):
+    """One line per engine that could not be tried; the others are in every test."""
+    why = [w for w in SKIPPED if w.startswith(engine + ":")]
+    if why:
+        pytest.skip(why[0])
+    assert any(w["engine"] == engine for w in zoo.values()), f"no {engine} container"
 
 
 def test_list_host(zoo):
