@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from capsatest import CAPSA, IS_CAPSA, capsa, wait_for
+from capsatest import CAPSA, IS_CAPSA, capsa, set_namespace, wait_for
 
 pytestmark = pytest.mark.capsa_only
 
@@ -320,6 +320,72 @@ def test_flags_refused_with_reason(cr):
     if r.returncode != 0:   # kernels without CONFIG_MEM_SOFT_DIRTY (this one)
         assert "soft-dirty" in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert cr.status(b.id) == "running"
+
+
+def _holder(cr, name):
+    """A process in a new network + uts namespace (loopback up, hostname NAME), as
+    an engine's netns/pod sandbox: the container joins them by path."""
+    p = subprocess.Popen(["unshare", "-n", "-u", "sh", "-c",
+                          f"hostname {name} && ip link set lo up && echo ok && exec sleep 1000"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    cr.popens.append(p)
+    assert p.stdout.readline() == "ok\n"
+    return p.pid
+
+
+def _ns_ino(pid, ns):
+    return os.stat(f"/proc/{pid}/ns/{ns}").st_ino
+
+
+def test_joined_namespaces_external_and_rejoined(cr):
+    """network and uts namespaces joined by path (podman's netns, a CRI sandbox's):
+    the network namespace is external to the checkpoint, the restore joins the one
+    the restore bundle names (an engine makes a new one); the uts one is joined again.
+    A joined mount namespace is refused with a line saying why (control)."""
+    h1, h2 = _holder(cr, "holder-one"), _holder(cr, "holder-two")
+
+    def joined(holder):
+        def tweak(cfg):
+            _limits(cfg)
+            set_namespace(cfg, "network", f"/proc/{holder}/ns/net")
+            set_namespace(cfg, "uts", f"/proc/{holder}/ns/uts")
+            cfg.pop("hostname", None)
+        return tweak
+    b = cr.bundle(args=_workload(cr), tweak=joined(h1))
+    _start(cr, b)
+    _advancing(cr, b.id, 2)
+    pid = _pid(cr, b.id)
+    assert (_ns_ino(pid, "net"), _ns_ino(pid, "uts")) == (_ns_ino(h1, "net"), _ns_ino(h1, "uts"))
+    img = os.path.join(cr.tmp, "img")
+    r = cr.capsa("checkpoint", "--image-path", img, b.id)
+    assert r.returncode == 0, r.stderr
+    # a bundle naming a namespace of the wrong type: one line, nothing left
+    bad = cr.bundle(args=_workload(cr), tweak=lambda c: set_namespace(
+        c, "network", f"/proc/{h2}/ns/uts"))
+    r = _quiet(cr, "restore", "-d", "--image-path", img, "-b", bad.path, bad.id)
+    assert r.returncode == 1 and "is not a network namespace" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1
+    cr.assert_nothing_created(bad.id, bad)
+    # restored into the second holder's namespaces (another id, another bundle)
+    nb = cr.bundle(args=_workload(cr), tweak=joined(h2))
+    r = _quiet(cr, "restore", "-d", "--image-path", img, "-b", nb.path, nb.id)
+    assert r.returncode == 0, r.stderr
+    npid = _pid(cr, nb.id)
+    assert (_ns_ino(npid, "net"), _ns_ino(npid, "uts")) == \
+        (_ns_ino(h2, "net"), _ns_ino(h2, "uts"))
+    c0 = _counter(cr, nb.id)
+    _advancing(cr, nb.id, c0)
+    # CRIU restores the checkpointed hostname, into the joined namespace too
+    # (docs/checkpoint.md, limits)
+    assert cr.capsa("exec", nb.id, "hostname", check=True).stdout == "holder-one\n"
+    assert cr.capsa("exec", nb.id, "cat", "/sys/class/net/lo/flags", check=True).stdout == "0x9\n"
+    assert cr.capsa("delete", "--force", nb.id).returncode == 0
+    cr.assert_nothing_created(nb.id, nb)
+    mb = cr.bundle(args=_workload(cr), tweak=lambda c: set_namespace(
+        c, "mount", f"/proc/{h2}/ns/mnt"))
+    r = _quiet(cr, "restore", "-d", "--image-path", img, "-b", mb.path, mb.id)
+    assert r.returncode == 1 and "joined mount namespace" in r.stderr, r.stderr
+    cr.assert_nothing_created(mb.id, mb)
 
 
 def test_runc_same_criu_same_container(cr):

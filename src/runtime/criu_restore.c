@@ -1,0 +1,248 @@
+/* restore: the restore half of the CRIU module (criu.h; what is restorable and
+ * how is said in criu.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "runtime/container.h"
+#include "runtime/criu.h"
+#include "runtime/criu_int.h"
+#include "util/fs.h"
+#include "util/names.h"
+
+/* CRIU puts the processes back where they were, relative to the dumped root
+ * cgroup; map that root to the new container's cgroup in every hierarchy. The
+ * per-hierarchy paths are read from a helper process moved into the cgroup. */
+static int add_cg_roots(criu_opts *op, const char *cg_path, capsa_err *e)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return cerr_sys(e, errno, "pipe");
+    pid_t child = fork();
+    if (child < 0) {
+        close(p[0]);
+        close(p[1]);
+        return cerr_sys(e, errno, "fork");
+    }
+    if (child == 0) {
+        char b;
+        close(p[1]);
+        while (read(p[0], &b, 1) < 0 && errno == EINTR)
+            ;
+        _exit(0);
+    }
+    close(p[0]);
+    int r = cgroup_enter(cg_path, child, e);
+    autofree char *text = NULL;
+    size_t len;
+    if (r == 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/cgroup", (int)child);
+        r = fs_read(path, &text, &len, e);
+    }
+    close(p[1]);
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        return cerr_wrap(e, "cgroup paths");
+    /* "4:memory:/a/b", "1:cpu,cpuacct:/x", "0::/x" (cgroup2: CRIU's controller "") */
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = 0;
+        if (crl.add_cg_root(op, c1 + 1, c2 + 1) < 0)
+            return cerr_set(e, ENOMEM, "criu: cgroup root");
+    }
+    return 0;
+}
+
+static const char *mount_source(const spec *s, const char *dst)
+{
+    for (size_t i = s->n_mounts; i-- > 0;)
+        if (!strcmp(s->mounts[i].destination, dst) && s->mounts[i].source)
+            return s->mounts[i].source;
+    return NULL;
+}
+
+/* The external mounts and inherited stdio named at dump, bound to the new
+ * bundle's sources and this process's fds 0-2. */
+static int restore_externals(criu_opts *op, int imgfd, const spec *s, const char *bundle,
+                             capsa_err *e)
+{
+    autofree char *mounts = NULL, *keys = NULL;
+    size_t len;
+    capsa_err ignore;
+    autoclose int mfd = openat(imgfd, CR_MOUNTS_FILE, O_RDONLY | O_CLOEXEC);
+    if (mfd >= 0 && fs_read_fd(mfd, CR_MOUNTS_FILE, &mounts, &len, e) < 0)
+        return cerr_wrap(e, "checkpoint image");
+    for (char *save = NULL, *l = mounts ? strtok_r(mounts, "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save)) {
+        char *tab = strchr(l, '\t');
+        if (!tab)
+            continue;
+        *tab = 0;
+        const char *dst = tab + 1, *src = "/dev/null";
+        autofree char *abs = NULL;
+        if (!strcmp(l, "bind")) {
+            src = mount_source(s, dst);
+            if (!src)
+                return cerr_set(e, ENOENT, "the checkpoint has a bind mount on %s, which "
+                                           "config.json does not have", dst);
+            if (src[0] != '/')
+                src = abs = xasprintf("%s/%s", bundle, src);
+        }
+        if (crl.add_ext_mount(op, dst, src) < 0)
+            return cerr_set(e, ENOMEM, "criu: external mount %s", dst);
+    }
+    autoclose int kfd = openat(imgfd, CR_STDIO_FILE, O_RDONLY | O_CLOEXEC);
+    if (kfd < 0 || fs_read_fd(kfd, CR_STDIO_FILE, &keys, &len, &ignore) < 0)
+        return 0;
+    char *l = keys;
+    for (int fd = 0; fd < 3 && l; fd++) {
+        char *nl = strchr(l, '\n');
+        if (nl)
+            *nl = 0;
+        if (*l && fcntl(fd, F_GETFD) >= 0 && crl.add_inherit_fd(op, fd, l) < 0)
+            return cerr_set(e, ENOMEM, "criu: inherit fd %d", fd);
+        l = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+/* The cgroup (made here, with the config's limits) and CRIU's restore into it;
+ * *pid is the restored init, a child of this process. */
+static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int dirfd,
+                        int imgfd, int workfd, const char *work, int mode, pid_t *pid,
+                        capsa_err *e)
+{
+    spec_resources res = s->linux.resources;
+    autofree spec_dev_rule *rules = ct_device_rules(s, &res.n_devices);
+    res.devices = rules;
+    autofree char *made = NULL;
+    int r = cgroup_setup(st->cgroup_path, &res, 0, &made, e);
+    if (r == 0 && made)
+        r = state_write_cgroup_made(dirfd, made, e);
+    if (r < 0) {
+        if (made) {
+            capsa_err ignore;
+            cgroup_destroy(st->cgroup_path, made, &ignore);
+        }
+        return r;
+    }
+    criu_opts *op = cr_new_opts();
+    if (!op)
+        return cerr_set(e, ENOMEM, "criu: options");
+    int nsfds[CR_NS_FDS], nns = 0;
+    if ((r = add_cg_roots(op, st->cgroup_path, e)) == 0 &&
+        (r = restore_externals(op, imgfd, s, st->bundle, e)) == 0)
+        r = cr_ns_restore(op, s, nsfds, &nns, e);
+    if (r == 0) {
+        crl.set_images_dir_fd(op, imgfd);
+        crl.set_work_dir_fd(op, workfd);
+        crl.set_log_level(op, 4);
+        crl.set_log_file(op, "restore.log");
+        crl.set_root(op, st->rootfs);
+        crl.set_manage_cgroups(op, mode != CR_CG_IGNORE);
+        crl.set_manage_cgroups_mode(op, mode);
+        crl.set_tcp_established(op, o->tcp_established);
+        crl.set_ext_unix_sk(op, o->ext_unix_sk);
+        crl.set_shell_job(op, o->shell_job);
+        crl.set_file_locks(op, o->file_locks);
+        int k = crl.restore_child(op);
+        if (k <= 0)
+            r = cr_failed(k, "restore", work, workfd, "restore.log", e);
+        else
+            *pid = k;
+    }
+    while (nns > 0)
+        close(nsfds[--nns]);
+    crl.free_opts(op);
+    return r;
+}
+
+int rt_restore(const rt_ctx *c, const char *id, const rt_restore_opts *o, int *status,
+               capsa_err *e)
+{
+    int mode, r;
+    *status = 0;
+    if ((r = id_validate(id, e)) < 0 || (r = cr_cg_mode(o->cg_mode, &mode, e)) < 0 ||
+        (r = cr_need("restore", e)) < 0)
+        return r;
+    const char *img = o->image_path ? o->image_path : "checkpoint";
+    const char *work = o->work_path ? o->work_path : img;
+    autoclose int imgfd = -1;
+    autoclose int workfd = -1;
+    if ((r = cr_open_dir(img, false, &imgfd, e)) < 0)
+        return cerr_wrap(e, "--image-path");
+    if (faccessat(imgfd, "inventory.img", R_OK, 0) < 0)
+        return cerr_set(e, ENOENT, "--image-path %s holds no checkpoint (no inventory.img)", img);
+    if ((r = cr_open_dir(work, true, &workfd, e)) < 0)
+        return r;
+    char bundle[PATH_MAX], rootfs[PATH_MAX];
+    if (!realpath(o->bundle ? o->bundle : ".", bundle))
+        return cerr_sys(e, errno, "bundle %s", o->bundle ? o->bundle : ".");
+    autofree char *cfg = xasprintf("%s/config.json", bundle);
+    spec *s = NULL;
+    if ((r = spec_load(cfg, &s, e)) < 0)
+        return r;
+    if ((r = spec_validate(s, e)) < 0 || (r = cr_spec_check(s, e)) < 0) {
+        spec_free(s);
+        return r;
+    }
+    autofree char *rootpath = s->root_path[0] == '/' ? xstrdup(s->root_path)
+                                                     : xasprintf("%s/%s", bundle, s->root_path);
+    if (!realpath(rootpath, rootfs)) {
+        r = cerr_sys(e, errno, "root.path %s", rootpath);
+        spec_free(s);
+        return r;
+    }
+    char owner[32];
+    snprintf(owner, sizeof owner, "%u", (unsigned)getuid());
+    cstate st = {.id = (char *)id, .bundle = bundle, .rootfs = rootfs,
+                 .oci_version = s->oci_version, .created = ct_now_rfc3339(),
+                 .cgroup_path = cgroup_path_for(s->linux.cgroups_path, id),
+                 .annotations = s->annotations, .has_userns = s->linux.ns[NS_USER].present,
+                 .poststart = s->hooks.poststart.n > 0, .poststop = s->hooks.poststop.n > 0,
+                 .owner = owner};
+    int dirfd = -1;
+    pid_t pid = 0;
+    if ((r = ct_claim(c, id, &st, &dirfd, e)) == 0)
+        r = restore_into(o, s, &st, dirfd, imgfd, workfd, work, mode, &pid, e);
+    if (r == 0) {
+        st.pid = pid;
+        st.pid_start = proc_start_time(pid);
+        r = state_write(dirfd, &st, e);
+    }
+    if (r == 0 && o->pid_file)
+        r = rt_write_pid_file(o->pid_file, pid, e);
+    if (r < 0 && dirfd >= 0) {
+        /* nothing half-made stays: processes, cgroup, state directory */
+        capsa_err ignore;
+        ct_destroy(c, dirfd, id, &st, &ignore);
+    }
+    if (pid > 0 && r < 0)
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    if (dirfd >= 0)
+        close(dirfd);
+    free(st.created);
+    free(st.cgroup_path);
+    spec_free(s);
+    if (r < 0 || o->detach)
+        return r;
+    /* Foreground, as runc restore: wait for init, then delete the container. */
+    rt_block_signals();
+    r = rt_wait(pid, -1, status, e);
+    capsa_err ignore;
+    int d = rt_delete(c, id, true, r < 0 ? &ignore : e);
+    return r < 0 ? r : d;
+}
