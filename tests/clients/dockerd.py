@@ -351,8 +351,9 @@ CORPUS_RUNS = {
                 "--init", "--hostname", "capsahost", "-e", "FOO=bar", "-w", "/tmp",
                 "--device", "/dev/null:/dev/mynull", "--ipc", "shareable"],
     "tty": ["-t", "-i"],
-    # not "--network host": its netns path (exec-root/netns/default) needs an @NS:network@
-    # placeholder, which tests/compat/conftest.py does not fill yet
+    # its netns path (exec-root/netns/default) becomes an @NS:network@ placeholder that
+    # tests/compat/conftest.py fills with a namespace the test makes
+    "nethost": ["--network", "host"],
     # ALL but SYS_RESOURCE, which this sandbox's bounding set lacks
     "unconfined": ["--security-opt", "seccomp=unconfined", "--cap-add", "ALL",
                    "--cap-drop", "SYS_RESOURCE"],
