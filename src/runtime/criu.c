@@ -259,3 +259,13 @@ int cr_open_dir(const char *path, bool create, int *fd, capsa_err *e)
         return cerr_sys(e, errno, "%s", path);
     return 0;
 }
+
+bool cr_is_bind(const spec_mount *m)
+{
+    if (m->type && !strcmp(m->type, "bind"))
+        return true;
+    for (size_t i = 0; i < m->options.n; i++)
+        if (!strcmp(m->options.v[i], "bind") || !strcmp(m->options.v[i], "rbind"))
+            return true;
+    return false;
+}

@@ -16,16 +16,6 @@
 #include "util/fs.h"
 #include "util/mountinfo.h"
 
-static bool is_bind(const spec_mount *m)
-{
-    if (m->type && !strcmp(m->type, "bind"))
-        return true;
-    for (size_t i = 0; i < m->options.n; i++)
-        if (!strcmp(m->options.v[i], "bind") || !strcmp(m->options.v[i], "rbind"))
-            return true;
-    return false;
-}
-
 static bool mnt_in(const mountinfo *mi, int id)
 {
     for (size_t i = 0; i < mi->n; i++)
@@ -70,8 +60,58 @@ static int stdio_keys(criu_opts *o, pid_t pid, const mountinfo *mi, char *out, s
     return 0;
 }
 
-/* Bind mounts (by destination) and masked files (binds of /dev/null). */
-static int dump_mounts(criu_opts *o, pid_t pid, const spec *s, char **out, capsa_err *e)
+/* A line "cgroup\tDEST\tHOST" for each cgroup hierarchy bound into the
+ * container from a host cgroup directory (a "cgroup" mount without a cgroup
+ * namespace: runc's and capsa's binds of the container's own cgroup dirs), and
+ * DEST external, as runc does: CRIU cannot restore a bind of a cgroup
+ * subdirectory by itself. HOST is the host's mount of that hierarchy; restore
+ * binds the new container's cgroup below it. */
+static int dump_cgroup_mounts(criu_opts *o, const mountinfo *mi, char **buf, size_t *len,
+                              size_t *cap, capsa_err *e)
+{
+    mountinfo host = {0};
+    bool have_host = false;
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < mi->n; i++) {
+        const mount_entry *m = &mi->v[i];
+        if ((strcmp(m->fstype, "cgroup") && strcmp(m->fstype, "cgroup2")) ||
+            !strcmp(m->root, "/"))
+            continue;
+        if (!have_host && (r = mountinfo_read(getpid(), &host, e)) < 0)
+            break;
+        have_host = true;
+        const char *hmnt = NULL;
+        for (size_t j = 0; j < host.n && !hmnt; j++)
+            if (host.v[j].major == m->major && host.v[j].minor == m->minor &&
+                !strcmp(host.v[j].root, "/"))
+                hmnt = host.v[j].mnt;
+        if (!hmnt) {
+            r = cerr_set(e, ENOTSUP, "cgroup mount %s: the host has no mount of its hierarchy "
+                         "to restore it from", m->mnt);
+            break;
+        }
+        if (strpbrk(m->mnt, "\t\n") || strpbrk(hmnt, "\t\n")) {
+            r = cerr_set(e, EINVAL, "mount destination %s: cannot be checkpointed", m->mnt);
+            break;
+        }
+        if (crl.add_ext_mount(o, m->mnt, m->mnt) < 0) {
+            r = cerr_set(e, ENOMEM, "criu: external mount %s", m->mnt);
+            break;
+        }
+        size_t need = strlen(m->mnt) + strlen(hmnt) + 10;
+        if (*len + need >= *cap)
+            *buf = xrealloc(*buf, *cap = 2 * (*len + need));
+        *len += (size_t)sprintf(*buf + *len, "cgroup\t%s\t%s\n", m->mnt, hmnt);
+    }
+    if (have_host)
+        mountinfo_free(&host);
+    return r;
+}
+
+/* Bind mounts (by destination), masked files (binds of /dev/null) and the
+ * cgroup binds (init's mounts, mi). */
+static int dump_mounts(criu_opts *o, pid_t pid, const spec *s, const mountinfo *mi, char **out,
+                       capsa_err *e)
 {
     size_t cap = 256, len = 0;
     char *buf = xmalloc(cap);
@@ -79,7 +119,7 @@ static int dump_mounts(criu_opts *o, pid_t pid, const spec *s, char **out, capsa
     for (size_t i = 0; i < s->n_mounts + s->linux.masked_paths.n; i++) {
         const char *kind, *dst;
         if (i < s->n_mounts) {
-            if (!is_bind(&s->mounts[i]))
+            if (!cr_is_bind(&s->mounts[i]))
                 continue;
             kind = "bind";
             dst = s->mounts[i].destination;
@@ -103,6 +143,11 @@ static int dump_mounts(criu_opts *o, pid_t pid, const spec *s, char **out, capsa
         if (len + need >= cap)
             buf = xrealloc(buf, cap = 2 * (len + need));
         len += (size_t)sprintf(buf + len, "%s\t%s\n", kind, dst);
+    }
+    int r = dump_cgroup_mounts(o, mi, &buf, &len, &cap, e);
+    if (r < 0) {
+        free(buf);
+        return r;
     }
     *out = buf;
     return 0;
@@ -187,11 +232,11 @@ int rt_checkpoint(const rt_ctx *c, const char *id, const rt_checkpoint_opts *o, 
     mountinfo mi = {0};
     char keys[3 * (PATH_MAX + 40)];
     if ((r = mountinfo_read(st.pid, &mi, e)) == 0) {
-        r = stdio_keys(op, st.pid, &mi, keys, sizeof keys, e);
+        if ((r = stdio_keys(op, st.pid, &mi, keys, sizeof keys, e)) == 0)
+            r = dump_mounts(op, st.pid, s, &mi, &mounts, e);
         mountinfo_free(&mi);
     }
-    if (r < 0 || (r = dump_mounts(op, st.pid, s, &mounts, e)) < 0 ||
-        (r = cr_ns_dump(op, s, st.pid, e)) < 0)
+    if (r < 0 || (r = cr_ns_dump(op, s, st.pid, e)) < 0)
         goto out;
     crl.set_pid(op, st.pid);
     crl.set_images_dir_fd(op, imgfd);

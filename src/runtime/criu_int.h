@@ -66,6 +66,8 @@ int cr_cg_mode(const char *m, int *mode, capsa_err *e);
 /* The error of a failed CRIU call r, quoting the first error line of its log. */
 int cr_failed(int r, const char *what, const char *workpath, int workfd, const char *log,
               capsa_err *e);
+/* A bind mount (type "bind" or a bind/rbind option)? */
+bool cr_is_bind(const spec_mount *m);
 /* Open directory PATH (mkdir -p first if create). */
 int cr_open_dir(const char *path, bool create, int *fd, capsa_err *e);
 

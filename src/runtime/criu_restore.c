@@ -15,13 +15,15 @@
 #include "runtime/container.h"
 #include "runtime/criu.h"
 #include "runtime/criu_int.h"
+#include "linux/resolve.h"
 #include "util/fs.h"
+#include "util/mountinfo.h"
 #include "util/names.h"
 
 /* CRIU puts the processes back where they were, relative to the dumped root
  * cgroup; map that root to the new container's cgroup in every hierarchy. The
  * per-hierarchy paths are read from a helper process moved into the cgroup. */
-static int add_cg_roots(criu_opts *op, const char *cg_path, capsa_err *e)
+static int add_cg_roots(criu_opts *op, const char *cg_path, char **cgtext, capsa_err *e)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
@@ -53,6 +55,7 @@ static int add_cg_roots(criu_opts *op, const char *cg_path, capsa_err *e)
         ;
     if (r < 0)
         return cerr_wrap(e, "cgroup paths");
+    *cgtext = xstrdup(text);
     /* "4:memory:/a/b", "1:cpu,cpuacct:/x", "0::/x" (cgroup2: CRIU's controller "") */
     for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -75,8 +78,40 @@ static const char *mount_source(const spec *s, const char *dst)
 
 /* The external mounts and inherited stdio named at dump, bound to the new
  * bundle's sources and this process's fds 0-2. */
+/* The new container's directory in the cgroup hierarchy the host mounts at
+ * HMNT: HMNT + its path there (cgtext: the container's /proc/PID/cgroup). */
+static char *cgroup_source(const char *hmnt, const char *cgtext, capsa_err *e)
+{
+    mountinfo host = {0};
+    if (mountinfo_read(getpid(), &host, e) < 0)
+        return NULL;
+    const mount_entry *m = mountinfo_at(&host, hmnt);
+    bool v2 = m && !strcmp(m->fstype, "cgroup2");
+    char *out = NULL;
+    autofree char *copy = xstrdup(cgtext);
+    for (char *save = NULL, *l = m ? strtok_r(copy, "\n", &save) : NULL; l && !out;
+         l = strtok_r(NULL, "\n", &save)) {
+        char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = 0;
+        bool match = v2 ? !c1[1] : c1[1] && !strcmp(m->fstype, "cgroup");
+        char *save2 = NULL;
+        for (char *c = match && !v2 ? strtok_r(c1 + 1, ",", &save2) : NULL; c;
+             c = strtok_r(NULL, ",", &save2))
+            match = match && mountinfo_opt_has(m->super_opts, c);
+        if (match)
+            out = xasprintf("%s%s", hmnt, strcmp(c2 + 1, "/") ? c2 + 1 : "");
+    }
+    mountinfo_free(&host);
+    if (!out)
+        cerr_set(e, ENOENT, "the checkpoint has a cgroup mount of the host's %s, which is "
+                            "not a cgroup hierarchy here", hmnt);
+    return out;
+}
+
 static int restore_externals(criu_opts *op, int imgfd, const spec *s, const char *bundle,
-                             capsa_err *e)
+                             const char *cgtext, capsa_err *e)
 {
     autofree char *mounts = NULL, *keys = NULL;
     size_t len;
@@ -92,7 +127,14 @@ static int restore_externals(criu_opts *op, int imgfd, const spec *s, const char
         *tab = 0;
         const char *dst = tab + 1, *src = "/dev/null";
         autofree char *abs = NULL;
-        if (!strcmp(l, "bind")) {
+        if (!strcmp(l, "cgroup")) {
+            char *t2 = strchr(dst, '\t');
+            if (!t2)
+                continue;
+            *t2 = 0;
+            if (!(src = abs = cgroup_source(t2 + 1, cgtext, e)))
+                return -ENOENT;
+        } else if (!strcmp(l, "bind")) {
             src = mount_source(s, dst);
             if (!src)
                 return cerr_set(e, ENOENT, "the checkpoint has a bind mount on %s, which "
@@ -118,6 +160,49 @@ static int restore_externals(criu_opts *op, int imgfd, const spec *s, const char
     return 0;
 }
 
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return !strncmp(path, dir, n) && (path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+/* As runc before a restore: the mount points config.json needs, made in the
+ * rootfs where missing (an imported checkpoint's fresh rootfs lacks those made at
+ * create, e.g. /etc/hosts), except inside other mounts: CRIU restores a tmpfs's
+ * contents and the kernel filesystems, and a bind mount's are the host's. */
+static int make_mountpoints(const spec *s, const char *rootfs, const char *bundle,
+                            capsa_err *e)
+{
+    autoclose int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return cerr_sys(e, errno, "root.path %s", rootfs);
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const spec_mount *m = &s->mounts[i];
+        bool skip = false;
+        for (size_t j = 0; j < s->n_mounts && !skip; j++) {
+            const spec_mount *o = &s->mounts[j];
+            skip = j != i && under(m->destination, o->destination);
+        }
+        if (skip)
+            continue;
+        bool file = false;
+        if (cr_is_bind(m) && m->source) {
+            autofree char *src = m->source[0] == '/' ? xstrdup(m->source)
+                                                     : xasprintf("%s/%s", bundle, m->source);
+            struct stat st;
+            file = stat(src, &st) == 0 && !S_ISDIR(st.st_mode);
+        }
+        int fd = file ? root_mkfile(rootfd, m->destination, e)
+                      : root_mkdir_p(rootfd, m->destination, 0755, e);
+        if (fd < 0)
+            return cerr_wrap(e, "mount point %s", m->destination);
+        close(fd);
+    }
+    return 0;
+}
+
 /* The cgroup (made here, with the config's limits) and CRIU's restore into it;
  * *pid is the restored init, a child of this process. */
 static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int dirfd,
@@ -128,7 +213,10 @@ static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int
     autofree spec_dev_rule *rules = ct_device_rules(s, &res.n_devices);
     res.devices = rules;
     autofree char *made = NULL;
-    int r = cgroup_setup(st->cgroup_path, &res, 0, &made, e);
+    int r = make_mountpoints(s, st->rootfs, st->bundle, e);
+    if (r < 0)
+        return r;
+    r = cgroup_setup(st->cgroup_path, &res, 0, &made, e);
     if (r == 0 && made)
         r = state_write_cgroup_made(dirfd, made, e);
     if (r < 0) {
@@ -142,8 +230,9 @@ static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int
     if (!op)
         return cerr_set(e, ENOMEM, "criu: options");
     int nsfds[CR_NS_FDS], nns = 0;
-    if ((r = add_cg_roots(op, st->cgroup_path, e)) == 0 &&
-        (r = restore_externals(op, imgfd, s, st->bundle, e)) == 0)
+    autofree char *cgtext = NULL;
+    if ((r = add_cg_roots(op, st->cgroup_path, &cgtext, e)) == 0 &&
+        (r = restore_externals(op, imgfd, s, st->bundle, cgtext, e)) == 0)
         r = cr_ns_restore(op, s, nsfds, &nns, e);
     if (r == 0) {
         crl.set_images_dir_fd(op, imgfd);
