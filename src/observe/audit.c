@@ -53,13 +53,10 @@ static int count_procs(void)
 /* Interface names other than lo, from /proc/PID/net/dev. */
 static void net_ifaces(pid_t pid, char *buf, size_t n)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
-    autofree char *s = NULL;
-    size_t len, o = 0;
-    capsa_err e;
+    autofree char *s = obs_proc_file(pid, "net/dev", NULL);
+    size_t o = 0;
     buf[0] = 0;
-    if (fs_read(path, &s, &len, &e) < 0)
+    if (!s)
         return;
     for (char *l = s; l && *l;) {
         char *nl = strchrnul(l, '\n');

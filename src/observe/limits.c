@@ -44,12 +44,8 @@ typedef struct {
 
 static void read_rlimits(pid_t pid, rlim_row *rows, size_t n)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
-    autofree char *s = NULL;
-    size_t len;
-    capsa_err e;
-    if (fs_read(path, &s, &len, &e) < 0)
+    autofree char *s = obs_proc_file(pid, "limits", NULL);
+    if (!s)
         return;
     for (size_t i = 0; i < n; i++) {
         char *l = strstr(s, rows[i].label);

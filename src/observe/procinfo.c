@@ -84,12 +84,18 @@ void obs_status_parse(const char *text, obs_proc *p)
     p->has_ids = ids == 2;
 }
 
-static char *read_opt(const char *path)
+static char *read_opt(const char *path, size_t *len)
 {
     char *s = NULL;
-    size_t len;
     capsa_err e;
-    return fs_read(path, &s, &len, &e) < 0 ? NULL : s;
+    return fs_read(path, &s, len, &e) < 0 ? NULL : s;
+}
+
+char *obs_proc_file(pid_t pid, const char *name, size_t *len)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+    return read_opt(path, len);
 }
 
 static unsigned long long ns_inode(pid_t pid, enum obs_ns t, int *err)
@@ -118,10 +124,8 @@ int obs_proc_read(pid_t pid, obs_proc *p, capsa_err *e)
     obs_status_parse(st, p);
     for (int t = 0; t < OBS_NS__COUNT; t++)
         p->ns[t] = ns_inode(pid, (enum obs_ns)t, &p->ns_err[t]);
-    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-    p->uid_map = read_opt(path);
-    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-    p->gid_map = read_opt(path);
+    p->uid_map = obs_proc_file(pid, "uid_map", NULL);
+    p->gid_map = obs_proc_file(pid, "gid_map", NULL);
     return 0;
 }
 
@@ -200,14 +204,14 @@ bool obs_idmap_is_identity(const char *map)
 void obs_host_lsms(char *buf, size_t n)
 {
     buf[0] = 0;
-    autofree char *list = read_opt("/sys/kernel/security/lsm");
+    autofree char *list = read_opt("/sys/kernel/security/lsm", NULL);
     bool aa = false, se = false;
     if (list) {
         aa = strstr(list, "apparmor") != NULL;
         se = strstr(list, "selinux") != NULL;
     } else {
         /* securityfs not mounted: the modules' own switches. */
-        autofree char *en = read_opt("/sys/module/apparmor/parameters/enabled");
+        autofree char *en = read_opt("/sys/module/apparmor/parameters/enabled", NULL);
         aa = en && en[0] == 'Y';
         struct stat st;
         se = stat("/sys/fs/selinux/enforce", &st) == 0;
@@ -217,16 +221,11 @@ void obs_host_lsms(char *buf, size_t n)
 
 char *obs_proc_label(pid_t pid, const char *lsm)
 {
-    char path[96];
     char *s = NULL;
-    if (lsm && !strcmp(lsm, "apparmor")) {
-        snprintf(path, sizeof path, "/proc/%d/attr/apparmor/current", (int)pid);
-        s = read_opt(path);
-    }
-    if (!s) {
-        snprintf(path, sizeof path, "/proc/%d/attr/current", (int)pid);
-        s = read_opt(path);
-    }
+    if (lsm && !strcmp(lsm, "apparmor"))
+        s = obs_proc_file(pid, "attr/apparmor/current", NULL);
+    if (!s)
+        s = obs_proc_file(pid, "attr/current", NULL);
     if (s) {
         size_t l = strlen(s);
         while (l && (s[l - 1] == '\n' || s[l - 1] == '\0' || s[l - 1] == ' '))

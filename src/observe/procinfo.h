@@ -34,6 +34,9 @@ void obs_status_parse(const char *text, obs_proc *p);
 /* Everything above; -ESRCH/-ENOENT "no process PID" if it does not exist. */
 int obs_proc_read(pid_t pid, obs_proc *p, capsa_err *e);
 void obs_proc_free(obs_proc *p);
+/* The text of /proc/PID/NAME (malloc'd, NUL-terminated; *len its length when
+ * len is not NULL), NULL when it cannot be read. */
+char *obs_proc_file(pid_t pid, const char *name, size_t *len);
 
 const char *obs_ns_proc_name(enum obs_ns t);  /* "mnt", as in /proc/PID/ns */
 const char *obs_ns_spec_name(enum obs_ns t);  /* "mount", as in linux.namespaces */
