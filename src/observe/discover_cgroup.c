@@ -45,6 +45,18 @@ static void set(char *dst, size_t dn, const char *s, size_t n)
     dst[n] = 0;
 }
 
+/* Where "pod<UID>" starts in a Kubernetes component: cgroupfs "pod<UID>",
+ * systemd "kubepods-<qos>-pod<UID_>.slice" (not the "pod" of "kubepods"). */
+static const char *pod_marker(const char *d, size_t m)
+{
+    if (m > 3 && !strncmp(d, "pod", 3))
+        return d;
+    for (const char *p = d; (p = memmem(p, (size_t)(d + m - p), "-pod", 4)); p++)
+        if (p + 4 < d + m)
+            return p + 1;
+    return NULL;
+}
+
 /* A scope or plain directory naming a container id in a known way. */
 static bool scope_id(const char *c, size_t n, char *engine, char *id, size_t idn)
 {
@@ -99,9 +111,8 @@ bool obs_cgroup_classify(const char *path, obs_cgroup_class *out)
                     strcpy(out->qos, "burstable");
                 else if (memmem(d, m, "besteffort", 10))
                     strcpy(out->qos, "besteffort");
-                const char *pod = memmem(d, m, "pod", 3);
-                /* cgroupfs "pod<UID>", systemd "kubepods-<qos>-pod<UID_>.slice" */
-                if (pod && (pod == d || pod[-1] == '-') && pod + 3 < d + m) {
+                const char *pod = pod_marker(d, m);
+                if (pod) {
                     const char *u = pod + 3;
                     size_t ul = (size_t)(d + m - u);
                     if (ul > 6 && !strncmp(d + m - 6, ".slice", 6))
