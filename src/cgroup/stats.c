@@ -493,15 +493,21 @@ static void read_psi(const char *dir, cgroup_stats *o)
     }
 }
 
-/* What cgroup_limit_hits needs beyond the OOM kills (which `run` reads on its
- * own): cpu and pids, a dozen files instead of forty at every `run` exit. */
-int cgroup_stats_read_dirs_hits(const cgroup_stats_dirs *d, cgroup_stats *out, capsa_err *e)
+/* Nothing read yet: every limit "none". */
+static void stats_init(cgroup_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->mode = cgroup_mode();
     out->mem_limit = out->swap_limit = out->pids_limit = CG_UNLIMITED;
     out->mem_limit_eff = out->pids_limit_eff = CG_UNLIMITED;
     out->cpu_quota_us = CG_UNLIMITED;
+}
+
+/* What cgroup_limit_hits needs beyond the OOM kills (which `run` reads on its
+ * own): cpu and pids, a dozen files instead of forty at every `run` exit. */
+int cgroup_stats_read_dirs_hits(const cgroup_stats_dirs *d, cgroup_stats *out, capsa_err *e)
+{
+    stats_init(out);
     read_cpu(d, out);
     read_pids(&d->pids, out);
     if (!out->has_cpu && !out->has_pids)
@@ -511,11 +517,7 @@ int cgroup_stats_read_dirs_hits(const cgroup_stats_dirs *d, cgroup_stats *out, c
 
 int cgroup_stats_read_dirs(const cgroup_stats_dirs *d, cgroup_stats *out, capsa_err *e)
 {
-    memset(out, 0, sizeof *out);
-    out->mode = cgroup_mode();
-    out->mem_limit = out->swap_limit = out->pids_limit = CG_UNLIMITED;
-    out->mem_limit_eff = out->pids_limit_eff = CG_UNLIMITED;
-    out->cpu_quota_us = CG_UNLIMITED;
+    stats_init(out);
     read_cpu(d, out);
     read_cpuset(&d->cpuset, out);
     read_memory(&d->memory, out);

@@ -115,5 +115,11 @@ int cgroup_stats_read_hits(const char *path, cgroup_stats *out, capsa_err *e);
 size_t cgroup_limit_hits(const cgroup_stats *s, char out[][CG_LIMIT_HIT_LEN], size_t max);
 /* Stats of the cgroups the process pid lives in. */
 int cgroup_stats_read_pid(pid_t pid, cgroup_stats *out, capsa_err *e);
+/* Stats of the ancestors of those cgroups whose path ends at the component
+ * comp (e.g. a Kubernetes pod's "pod<UID>"), found in each hierarchy on its
+ * own: a hybrid host may place the same cgroup under different parents per
+ * hierarchy, so one path cannot name it everywhere. A hierarchy where the
+ * pid's path has no such component is left out. */
+int cgroup_stats_read_pid_ancestor(pid_t pid, const char *comp, cgroup_stats *out, capsa_err *e);
 
 #endif

@@ -33,14 +33,33 @@ static const cg_hier *hier_for(const cg_host *host, const char *v1name, const ch
     return h;
 }
 
+/* path cut after its component named comp (comp itself when it is the
+ * last); NULL if it has none. */
+static char *cut_at(const char *path, const char *comp)
+{
+    size_t cl = strlen(comp);
+    for (const char *p = path; (p = strstr(p, comp)); p++) {
+        if ((p == path || p[-1] == '/') && (p[cl] == '/' || !p[cl]))
+            return strndup(path, (size_t)(p - path) + cl);
+    }
+    return NULL;
+}
+
 /* The directory of a pid in hierarchy h, from /proc/PID/cgroup text (paths
  * are relative to the reader's cgroup namespace; the mount may show a
- * subtree of the hierarchy, mnt_root). NULL if it cannot be placed. */
-static char *pid_dir(const cg_hier *h, const char *pid_cgroup)
+ * subtree of the hierarchy, mnt_root), or of its ancestor whose last
+ * component is comp (when not NULL). NULL if it cannot be placed. */
+static char *pid_dir(const cg_hier *h, const char *pid_cgroup, const char *comp)
 {
     autofree char *own = cg_own_path(pid_cgroup, h->ctrls, h->v2);
     if (!own || !strncmp(own, "/..", 3))
         return NULL;
+    if (comp) {
+        char *cut = cut_at(own, comp);
+        free(own);
+        if (!(own = cut))
+            return NULL;
+    }
     size_t mr = strlen(h->mnt_root);
     const char *rel = own;
     if (strcmp(h->mnt_root, "/")) {
@@ -65,8 +84,10 @@ static void set_path(cgroup_stats *out, const cgroup_stats_dirs *d)
 
 typedef int (*dirs_reader)(const cgroup_stats_dirs *d, cgroup_stats *out, capsa_err *e);
 
-static int read_located(const char *what, const char *path, pid_t pid, dirs_reader read,
-                        cgroup_stats *out, capsa_err *e)
+/* The stats of cgroup path (a capsa container's), else of the cgroups of
+ * pid (or of their ancestors ending at component comp, when not NULL). */
+static int read_located(const char *what, const char *path, pid_t pid, const char *comp,
+                        dirs_reader read, cgroup_stats *out, capsa_err *e)
 {
     cg_host host;
     int r = cg_host_load(&host, e);
@@ -101,7 +122,7 @@ static int read_located(const char *what, const char *path, pid_t pid, dirs_read
             if (cg_resolve(&host, h, path, NULL, NULL, &dir, &e2) < 0)
                 dir = NULL;
         } else {
-            dir = pid_dir(h, pcg);
+            dir = pid_dir(h, pcg, comp);
         }
         if (!dir)
             continue;
@@ -120,28 +141,38 @@ static int read_located(const char *what, const char *path, pid_t pid, dirs_read
     return r;
 }
 
-int cgroup_stats_read(const char *path, cgroup_stats *out, capsa_err *e)
+static int read_path(const char *path, dirs_reader read, cgroup_stats *out, capsa_err *e)
 {
     int r = cg_check_path(path, e);
     if (r < 0)
         return r;
     autofree char *what = xasprintf("cgroup %s", path);
-    return read_located(what, path, 0, cgroup_stats_read_dirs, out, e);
+    return read_located(what, path, 0, NULL, read, out, e);
+}
+
+int cgroup_stats_read(const char *path, cgroup_stats *out, capsa_err *e)
+{
+    return read_path(path, cgroup_stats_read_dirs, out, e);
 }
 
 int cgroup_stats_read_hits(const char *path, cgroup_stats *out, capsa_err *e)
 {
-    int r = cg_check_path(path, e);
-    if (r < 0)
-        return r;
-    autofree char *what = xasprintf("cgroup %s", path);
-    return read_located(what, path, 0, cgroup_stats_read_dirs_hits, out, e);
+    return read_path(path, cgroup_stats_read_dirs_hits, out, e);
 }
 
 int cgroup_stats_read_pid(pid_t pid, cgroup_stats *out, capsa_err *e)
 {
     autofree char *what = xasprintf("cgroups of pid %d", (int)pid);
-    return read_located(what, NULL, pid, cgroup_stats_read_dirs, out, e);
+    return read_located(what, NULL, pid, NULL, cgroup_stats_read_dirs, out, e);
+}
+
+int cgroup_stats_read_pid_ancestor(pid_t pid, const char *comp, cgroup_stats *out, capsa_err *e)
+{
+    if (!comp || !*comp || strchr(comp, '/') || !strcmp(comp, ".") || !strcmp(comp, ".."))
+        return cerr_set(e, EINVAL, "cgroup component \"%s\": not one path component",
+                        comp ? comp : "");
+    autofree char *what = xasprintf("cgroup %s of pid %d", comp, (int)pid);
+    return read_located(what, NULL, pid, comp, cgroup_stats_read_dirs, out, e);
 }
 
 int cgroup_host_info_read(cgroup_host_info *out, capsa_err *e)
