@@ -50,10 +50,28 @@ static bool listed(const char *const *v, const char *name)
     return false;
 }
 
+/* runc (urfave/cli) takes long flags with one dash too, and engines use it:
+ * containerd's go-runc passes "-no-subreaper" to restore. */
+static void one_dash_long_flags(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == '-' || !a[1] || !a[2])
+            continue;
+        size_t n = strcspn(a + 1, "=");
+        for (const struct option *o = cr_opts; o->name; o++)
+            if (strlen(o->name) == n && !strncmp(o->name, a + 1, n)) {
+                argv[i] = xasprintf("-%s", a);
+                break;
+            }
+    }
+}
+
 static int parse(const char *verb, int argc, char **argv, rt_checkpoint_opts *ck,
                  rt_restore_opts *rs, capsa_err *e)
 {
     const cmd_def *d = cmd_find(verb);
+    one_dash_long_flags(argc, argv);
     optind = 0;
     for (;;) {
         int c, r = cmd_getopt(d, argc, argv, ck ? "" : "b:d", cr_opts, &c, e);

@@ -132,6 +132,7 @@ static const char *load_lib(const char *binary, char *lib, size_t n)
     SYM(set_log_level, "set_log_level");
     SYM(set_log_file, "set_log_file");
     SYM(set_root, "set_root");
+    SYM(set_freeze_cgroup, "set_freeze_cgroup");
     SYM(set_manage_cgroups, "set_manage_cgroups");
     SYM(set_manage_cgroups_mode, "set_manage_cgroups_mode");
     SYM(add_ext_mount, "add_ext_mount");

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/criu.h"
 #include "runtime/criu_int.h"
@@ -173,6 +174,38 @@ static bool session_outside(pid_t pid)
     return atoi(last) == 0;   /* the innermost namespace's view: 0 = outside */
 }
 
+/* The container's freezer cgroup directory, as runc hands it to CRIU: CRIU
+ * freezes the tree with it (not with ptrace), so a paused container (containerd
+ * pauses before it checkpoints) can be dumped, and is left as it was. */
+static bool freezer_of(pid_t pid, char *out, size_t n)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    autofree char *text = NULL;
+    size_t len;
+    capsa_err ignore;
+    if (fs_read(path, &text, &len, &ignore) < 0)
+        return false;
+    bool v2 = cgroup_mode() == CG_UNIFIED;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = 0;
+        bool hit = v2 ? !c1[1] : false;
+        char *save2 = NULL;
+        for (char *c = v2 ? NULL : strtok_r(c1 + 1, ",", &save2); c && !hit;
+             c = strtok_r(NULL, ",", &save2))
+            hit = !strcmp(c, "freezer");
+        if (!hit)
+            continue;
+        snprintf(out, n, "/sys/fs/cgroup%s%s", v2 ? "" : "/freezer", c2 + 1);
+        struct stat st;
+        return stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    return false;
+}
+
 int rt_checkpoint(const rt_ctx *c, const char *id, const rt_checkpoint_opts *o, capsa_err *e)
 {
     int mode, r;
@@ -207,9 +240,9 @@ int rt_checkpoint(const rt_ctx *c, const char *id, const rt_checkpoint_opts *o, 
     const char *work = o->work_path ? o->work_path : img;
     const char *log = o->pre_dump ? "pre-dump.log" : "dump.log";
     const char *status = ct_status(dirfd, &st);
-    if (strcmp(status, "running")) {
-        r = cerr_set(e, EINVAL, "cannot checkpoint a container that is %s (only a running one)",
-                     status);
+    if (strcmp(status, "running") && strcmp(status, "paused")) {
+        r = cerr_set(e, EINVAL, "cannot checkpoint a container that is %s (only a running or "
+                     "paused one)", status);
         goto out;
     }
     if (!(s = ct_hooks_config(dirfd, &st))) {
@@ -238,6 +271,12 @@ int rt_checkpoint(const rt_ctx *c, const char *id, const rt_checkpoint_opts *o, 
     }
     if (r < 0 || (r = cr_ns_dump(op, s, st.pid, e)) < 0)
         goto out;
+    char freezer[PATH_MAX];
+    if (freezer_of(st.pid, freezer, sizeof freezer) &&
+        crl.set_freeze_cgroup(op, freezer) < 0) {
+        r = cerr_set(e, ENOMEM, "criu: freeze cgroup");
+        goto out;
+    }
     crl.set_pid(op, st.pid);
     crl.set_images_dir_fd(op, imgfd);
     crl.set_work_dir_fd(op, workfd);

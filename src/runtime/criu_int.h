@@ -34,6 +34,7 @@ typedef struct {
     void (*set_log_level)(criu_opts *, int);
     int (*set_log_file)(criu_opts *, const char *);
     int (*set_root)(criu_opts *, const char *);
+    int (*set_freeze_cgroup)(criu_opts *, const char *);
     void (*set_manage_cgroups)(criu_opts *, bool);
     void (*set_manage_cgroups_mode)(criu_opts *, int);   /* enum criu_cg_mode */
     int (*add_ext_mount)(criu_opts *, const char *, const char *);
