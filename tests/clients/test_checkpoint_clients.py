@@ -178,3 +178,100 @@ def test_podman_refuses_without_criu_on_path(podman, criu_path):
         assert podman.inspect(n, "{{.State.Status}}") == "running"
     finally:
         podman("rm", "-f", "-t", "0", n)
+
+
+# --- containerd (ctr, io.containerd.runc.v2 shim) --------------------------------
+
+def _holder():
+    """A process in a network namespace of its own: the container joins it by path
+    (`ctr run --with-ns network:PATH`), as a CRI sandbox's containers do."""
+    p = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up; echo ok; exec sleep 1000"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ok\n"
+    return p
+
+
+def _ctr_counter(ctrd, cid, n=[0]):
+    n[0] += 1
+    p = ctrd("task", "exec", "--exec-id", f"ck{n[0]}", cid, "cat", "/tmp/c", check=False)
+    return int(p.stdout.strip()) if p.returncode == 0 and p.stdout.strip() else 0
+
+
+def _ctr_status(ctrd, cid):
+    for line in ctrd("task", "ls").stdout.splitlines()[1:]:
+        f = line.split()
+        if f and f[0] == cid:
+            return f[1], f[2]
+    return None, None
+
+
+def _ctr_gone(ctrd, cid):
+    ctrd("task", "kill", "-s", "SIGKILL", cid, check=False)
+    _wait(f"{cid} stopped", lambda: _ctr_status(ctrd, cid)[1] in (None, "STOPPED"))
+    ctrd("task", "delete", cid, check=False)
+    ctrd("container", "delete", cid, check=False)
+
+
+def _ctr_roundtrip(ctrd, rt, tmp):
+    cid = ctrd.id("ck")
+    ref = f"localhost/capsa-checkpoint/{cid}:1"
+    binary = rt
+    if rt != CAPSA:
+        # runc runs `criu` from PATH, the shim's (containerd's): a wrapper gives it
+        # the same criu capsa uses (capsa finds it next to itself)
+        binary = os.path.join(tmp, "runc-with-criu")
+        with open(binary, "w") as f:
+            f.write(f'#!/bin/sh\nPATH="{_criu_dir()}:$PATH" exec "{rt}" "$@"\n')
+        os.chmod(binary, 0o755)
+    holder = _holder()
+    netns = f"/proc/{holder.pid}/ns/net"
+    try:
+        ctrd("run", "--runc-binary", binary, "--cgroup", f"{CG_PARENT}/{cid}",
+             "--with-ns", f"network:{netns}", "-d", CTR_IMAGE, cid, "sh", "-c", COUNTER)
+        _wait("counter > 5", lambda: _ctr_counter(ctrd, cid) > 5)
+        # ctr task checkpoint: raw CRIU images into a directory; the task keeps running
+        img = os.path.join(tmp, f"img-{cid}")
+        ctrd("task", "checkpoint", "--image-path", img, cid)
+        assert os.path.exists(os.path.join(img, "inventory.img"))
+        assert _ctr_status(ctrd, cid)[1] == "RUNNING"
+        c0 = _ctr_counter(ctrd, cid)
+        _wait("counter to advance after task checkpoint", lambda: _ctr_counter(ctrd, cid) > c0)
+        # ctr c checkpoint (an image with the task and the rw layer), then gone,
+        # then ctr c restore --live
+        ctrd("container", "checkpoint", "--task", "--rw", cid, ref)
+        before = _ctr_counter(ctrd, cid)
+        _ctr_gone(ctrd, cid)
+        ctrd("container", "restore", "--live", "--rw", cid, ref)
+        pid, status = _ctr_status(ctrd, cid)
+        after = _ctr_counter(ctrd, cid)
+        continued = after >= before - 1 and after > 5    # from memory, not from 1
+        _wait("restored counter to advance", lambda: _ctr_counter(ctrd, cid) > after)
+        same_netns = os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(netns).st_ino
+        # the shim drove this runtime: its state answers `RUNTIME state`
+        root = os.path.join(ctrd.base, "run", "containerd", "runc", "default")
+        st = subprocess.run([rt, "--root", root, "state", cid], capture_output=True, text=True,
+                            timeout=30)
+        by_rt = st.returncode == 0 and json.loads(st.stdout)["pid"] == int(pid)
+        _ctr_gone(ctrd, cid)
+        ctrd("images", "rm", ref, check=False)
+        return {"status": status, "continued": continued, "netns": same_netns, "by_rt": by_rt}
+    finally:
+        _ctr_gone(ctrd, cid)
+        holder.kill()
+        holder.wait()
+
+
+def test_containerd_checkpoint_restore(containerd, criu_path, tmp_path):
+    results = {}
+    for rt in _runtimes():
+        results[os.path.basename(rt)] = _ctr_roundtrip(containerd, rt, str(tmp_path))
+    ours = results[os.path.basename(CAPSA)]
+    assert ours == {"status": "RUNNING", "continued": True, "netns": True, "by_rt": True}, \
+        results
+    if len(results) == 2:
+        print("containerd: capsa", ours, "runc", results["runc"])
+        assert results["runc"] == ours, results
+    root = os.path.join(containerd.base, "run", "containerd", "runc", "default")
+    left = [x for x in (os.listdir(root) if os.path.isdir(root) else [])
+            if x in containerd.ids]
+    assert not left, f"runtime state left: {left}"
