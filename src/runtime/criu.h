@@ -1,7 +1,9 @@
-/* Checkpoint and restore through CRIU. src/runtime/criu.c is the one module that
- * talks to CRIU: it loads libcriu at run time (dlopen, so capsa builds and runs
- * without it), which drives the criu binary over its RPC ("swrk") protocol, as
- * crun does. docs/checkpoint.md says how CRIU is found and what is restored. */
+/* Checkpoint and restore through CRIU. src/runtime/criu*.c is the one module that
+ * talks to CRIU (criu.c: finding CRIU, libcriu; criu_dump.c, criu_restore.c; criu_ns.c:
+ * joined namespaces; criu_int.h: what they share): it loads libcriu at run time
+ * (dlopen, so capsa builds and runs without it), which drives the criu binary over
+ * its RPC ("swrk") protocol, as crun does. docs/checkpoint.md says how CRIU is found
+ * and what is restored. */
 #ifndef CAPSA_CRIU_H
 #define CAPSA_CRIU_H
 
