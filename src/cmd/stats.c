@@ -156,7 +156,8 @@ static int load_host(cmd_ctx *c, entries *es, capsa_err *e)
         obs_stats_entry *en = &fresh.v[fresh.n];
         char id[160];
         obs_host_ct_id(hc, true, id, sizeof id);
-        en->t.id = hc->id ? xasprintf("%s%s/%s", hc->pod_uid ? "  " : "", hc->engine, id)
+        /* indented under its pod's row, which only a pod cgroup makes */
+        en->t.id = hc->id ? xasprintf("%s%s/%s", hc->pod_cgroup ? "  " : "", hc->engine, id)
                           : xstrdup(id);
         en->t.pid = hc->pid;
         keep_prev(es, en);

@@ -337,6 +337,15 @@ def test_stats_host(zoo):
         assert w["pid"] in got, f"{key} (pid {w['pid']}) not in stats:\n{_dump(rows)}"
         c, row = got[w["pid"]]
         _check_ct(key, w, c)
+    # The table: a container is indented under a pod/UID row only when it lives in a
+    # Kubernetes pod cgroup; the annotated one has a pod UID but no such cgroup.
+    lines = _capsa("stats", "--host", "--interval", "0").stdout.splitlines()
+    assert not [ln for ln in lines if ln.startswith("pod/")], "\n".join(lines)
+    for key, w in zoo.items():
+        short = w["id"][:12] if len(w["id"]) == 64 else w["id"]
+        row = [ln for ln in lines if ln.lstrip().startswith(f'{w["engine"]}/{short}')]
+        assert row and row[0].startswith(f'{w["engine"]}/{short}'), \
+            f"{key}: row {row} not at the start of a line:\n" + "\n".join(lines)
 
 
 def test_stats_openmetrics(zoo):

@@ -9,17 +9,78 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import uuid
 
 import pytest
 
-from capsatest import CGROUP_PARENT, SESSION_PID, wait_for
+from capsatest import CAPSA, CGROUP_PARENT, SESSION_PID, wait_for
 from test_observe_helpers import MiB, resources
 
 pytestmark = pytest.mark.capsa_only("capsa's host-wide observatory")
 
 SLEEP = ["sleep", "1000"]
+
+
+# A stand-in for conmon as CRI-O runs it: a child subreaper whose argv names the
+# container as conmon's does (-c ID -n NAME -b BUNDLE -r RUNTIME --runtime-arg
+# --root=DIR, no podman --exit-command); it creates and starts the container, so it is
+# the init's parent, says "ready", and ends when the init does.
+CONMON = """
+import ctypes, os, subprocess, sys
+args = sys.argv[1:]
+opt = lambda name: args[args.index(name) + 1]
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+root = opt("--runtime-arg").split("=", 1)[1]
+for verb in (["create", "--bundle", opt("-b"), opt("-c")], ["start", opt("-c")]):
+    subprocess.run([opt("-r"), "--root", root, *verb], check=True, stdin=subprocess.DEVNULL)
+print("ready", flush=True)
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+"""
+
+# The annotations CRI-O puts into a pod container's config.json.
+def crio_annotations(pod_uid):
+    return {"io.kubernetes.container.name": "web", "io.kubernetes.pod.name": "shop-1",
+            "io.kubernetes.pod.namespace": "obs-ns", "io.kubernetes.pod.uid": pod_uid}
+
+
+@pytest.fixture
+def cri_o(ct):
+    """start(bundle, name): the bundle's container run under the conmon stand-in
+    (argv[0] "conmon"); returns the stand-in's pid. The container is deleted and the
+    stand-in waited for at the end."""
+    procs = []
+    script = os.path.join(ct.tmp, "conmon.py")
+    with open(script, "w") as f:
+        f.write(CONMON)
+
+    def start(bundle, name):
+        p = subprocess.Popen(["conmon", script, "-c", bundle.id, "-n", name, "-b", bundle.path,
+                              "-r", CAPSA, "--runtime-arg", f"--root={ct.root}"],
+                             executable=sys.executable, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append((p, bundle.id))
+        line = p.stdout.readline()
+        assert line.strip() == "ready", p.stderr.read()
+        return p.pid
+    yield start
+    for p, cid in procs:
+        ct.capsa("delete", "--force", cid)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+
+
+def _ppid(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
 def _host(ct, verb, *args):
@@ -159,6 +220,33 @@ def test_host_lists_every_runtime_with_its_engine(ct, others, sandbox):
         assert by_pid[pid]["memory"] is not None, by_pid[pid]
     pods = [e for e in st if "pod" in e]
     assert [p["pod"]["uid"] for p in pods] == [pod_uid]
+    # the table: the pod's row, its container indented below it
+    table = ct.capsa("stats", "--host", "--interval", "0", check=True).stdout.splitlines()
+    at = [i for i, ln in enumerate(table) if ln.startswith(f"pod/{pod_uid[:8]} ")]
+    assert at and table[at[0] + 1].startswith(f"  kubernetes/{kube.id} "), table
+
+
+def test_cri_o_conmon_names_and_pod(ct, cri_o):
+    """A container under conmon without podman's exit command is CRI-O's: conmon's -c
+    and -n name it, the bundle's CRI-O annotations its pod. Its pod UID comes with no
+    kubepods cgroup: stats --host shows no pod row for it and no indent."""
+    pod_uid = str(uuid.uuid4())
+    b = ct.bundle(args=SLEEP)
+    b.config["annotations"] = crio_annotations(pod_uid)
+    b.write()
+    conmon = cri_o(b, "k8s_web_shop-1")
+    pid = ct.state(b.id)["pid"]
+    assert _ppid(pid) == conmon  # the stand-in is the init's parent, as conmon is
+    c = {c["pid"]: c for c in _host(ct, "list")}[pid]
+    # -n wins over the annotation's container name, as conmon is given the CRI's name
+    assert (c["engine"], c["id"], c["name"], c["runtime"]) == \
+        ("cri-o", b.id, "k8s_web_shop-1", "capsa"), c
+    assert {k: c["pod"][k] for k in ("uid", "name", "namespace", "cgroup")} == \
+        {"uid": pod_uid, "name": "shop-1", "namespace": "obs-ns", "cgroup": None}, c
+    table = ct.capsa("stats", "--host", "--interval", "0", check=True).stdout.splitlines()
+    row = [ln for ln in table if ln.lstrip().startswith(f"cri-o/{b.id} ")]
+    assert row and row[0].startswith(f"cri-o/{b.id} "), table
+    assert not [ln for ln in table if ln.startswith(f"pod/{pod_uid[:8]}")], table
 
 
 def test_pod_limits_beside_the_container(ct):
