@@ -221,8 +221,11 @@ void obs_metrics_write(FILE *f, const obs_metrics_row *rows, size_t n, bool om,
         bool first = false;
         char pid[16];
         snprintf(pid, sizeof pid, "%d", (int)c->pid);
+        label(f, &first, "name", c->name);
         label(f, &first, "runtime", c->runtime);
         label(f, &first, "namespace", c->ns);
+        label(f, &first, "pod_name", c->pod_name);
+        label(f, &first, "pod_namespace", c->pod_namespace);
         label(f, &first, "qos", c->qos);
         label(f, &first, "pid", pid);
         label(f, &first, "comm", c->comm);

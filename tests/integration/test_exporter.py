@@ -15,11 +15,13 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+import uuid
 
 import pytest
 
 from capsatest import CAPSA, wait_for
 from test_observe_helpers import MiB, resources
+from test_observe_host import cri_o, crio_annotations  # noqa: F401 (cri_o: a fixture)
 
 pytestmark = pytest.mark.capsa_only("capsa exporter is capsa's own")
 
@@ -81,10 +83,11 @@ def _samples(text):
     return out
 
 
-def _value(samples, name, **want):
+def _value(samples, metric, /, **want):
+    """The one value of metric with the labels in want (a label may be called "name")."""
     vals = [v for (n, ls), v in samples.items()
-            if n == name and all((k, v2) in ls for k, v2 in want.items())]
-    assert len(vals) <= 1, (name, want, vals)
+            if n == metric and all((k, v2) in ls for k, v2 in want.items())]
+    assert len(vals) <= 1, (metric, want, vals)
     return vals[0] if vals else None
 
 
@@ -132,6 +135,28 @@ def test_scrape_names_every_container(ct, exporter):
                            text=True, timeout=60)
         assert r.returncode == 0, r.stdout + r.stderr
 
+
+
+def test_info_has_names_and_pod(ct, exporter, cri_o):
+    """capsa_container_info carries the engine's name and the CRI's pod name and
+    namespace where they are known (a container under a CRI-O conmon stand-in with
+    CRI-O's annotations); a container nobody named has none of these labels."""
+    pod_uid = str(uuid.uuid4())
+    b = ct.bundle(args=SLEEP)
+    b.config["annotations"] = crio_annotations(pod_uid)
+    b.write()
+    cri_o(b, "k8s_web_shop-1")
+    free = ct.running(args=SLEEP)
+    p, port = exporter("--no-audit")
+    s = _samples(_get(port)[2])
+    assert _value(s, "capsa_container_info", id=b.id, engine="cri-o", scope="container",
+                  name="k8s_web_shop-1", pod_name="shop-1", pod_namespace="obs-ns",
+                  pod_uid=pod_uid, runtime="capsa") == 1
+    # every series of the container carries its pod UID, not the names (join on id)
+    assert _value(s, "container_threads", id=b.id, pod_uid=pod_uid) == 1
+    info = [dict(ls) for (n, ls) in s if n == "capsa_container_info" and ("id", free.id) in ls]
+    assert len(info) == 1 and info[0]["engine"] == "capsa", info
+    assert not {"name", "pod_name", "pod_namespace", "pod_uid"} & set(info[0]), info
 
 def test_stats_host_openmetrics_matches(ct):
     b = ct.running(args=SLEEP, tweak=lambda c: resources(c, pids=7))
