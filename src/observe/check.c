@@ -65,6 +65,20 @@ static bool version_at_least(unsigned maj, unsigned min, unsigned want_maj, unsi
     return maj > want_maj || (maj == want_maj && min >= want_min);
 }
 
+/* A kernel feature probed by a syscall (call) that returned fd: check PASS
+ * (works), else at level bad with the syscall's error. */
+static void probe(obs_report *r, int fd, const char *check, const char *call, const char *works,
+                  obs_level bad, const char *fix)
+{
+    int err = errno;
+    if (fd >= 0) {
+        close(fd);
+        obs_add(r, OBS_PASS, "kernel", check, NULL, "%s", works);
+    } else {
+        obs_add(r, bad, "kernel", check, fix, "%s: %s", call, strerror(err));
+    }
+}
+
 static void check_kernel(obs_report *r, const char *release, unsigned maj, unsigned min)
 {
     if (version_at_least(maj, min, 5, 6))
@@ -73,24 +87,12 @@ static void check_kernel(obs_report *r, const char *release, unsigned maj, unsig
         obs_add(r, OBS_FAIL, "kernel", "kernel", "upgrade to Linux 5.6 or later",
                 "Linux %s: capsa needs 5.6 (openat2 for safe mount targets)", release);
     struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-    int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
-    if (fd >= 0) {
-        close(fd);
-        obs_add(r, OBS_PASS, "kernel", "kernel.openat2", NULL,
-                "openat2 RESOLVE_IN_ROOT works (mount targets resolved inside the rootfs)");
-    } else {
-        obs_add(r, OBS_FAIL, "kernel", "kernel.openat2", "upgrade to Linux 5.6 or later",
-                "openat2: %s", strerror(errno));
-    }
-    fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    if (fd >= 0) {
-        close(fd);
-        obs_add(r, OBS_PASS, "kernel", "kernel.pidfd", NULL,
-                "pidfd_open works (signals never hit a recycled pid)");
-    } else {
-        obs_add(r, OBS_WARN, "kernel", "kernel.pidfd", "upgrade to Linux 5.3 or later",
-                "pidfd_open: %s", strerror(errno));
-    }
+    probe(r, (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how), "kernel.openat2",
+          "openat2", "openat2 RESOLVE_IN_ROOT works (mount targets resolved inside the rootfs)",
+          OBS_FAIL, "upgrade to Linux 5.6 or later");
+    probe(r, (int)syscall(SYS_pidfd_open, getpid(), 0), "kernel.pidfd", "pidfd_open",
+          "pidfd_open works (signals never hit a recycled pid)", OBS_WARN,
+          "upgrade to Linux 5.3 or later");
     obs_add(r, version_at_least(maj, min, 5, 3) ? OBS_PASS : OBS_WARN, "kernel", "kernel.clone3",
             "upgrade to Linux 5.3 or later", "clone3 %s (Linux 5.3)",
             version_at_least(maj, min, 5, 3) ? "available" : "missing");

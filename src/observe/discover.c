@@ -392,7 +392,6 @@ void obs_host_cts_free(obs_host_cts *cs)
         free(c->runtime);
         free(c->state_root);
         free(c->ns);
-        free(c->status);
         free(c->pod_uid);
         free(c->qos);
         free(c->pod_cgroup);

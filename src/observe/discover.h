@@ -35,7 +35,6 @@ typedef struct {
     char *state_root;     /* that state dir's root (e.g. /run/runc), else NULL */
     char *ns;             /* containerd namespace (the shim's -namespace, or
                            * /run/containerd/runc/NS), else NULL */
-    char *status;         /* capsa state ("running", "paused", ...), else NULL */
     char *pod_uid, *qos, *pod_cgroup;   /* Kubernetes, else NULL */
     char *pod_name, *pod_namespace;     /* CRI annotations of the bundle, else NULL */
     char *name;           /* the engine's name for it (conmon -n, CRI container-name) */

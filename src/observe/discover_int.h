@@ -25,7 +25,7 @@ char *obs_primary_cgroup(const char *text, obs_cgroup_class *cls, bool *classifi
 /* ---- discover_state.c ---- */
 
 typedef struct {
-    char *id, *runtime, *root, *ns, *status;   /* id NULL: a root scanned, found empty */
+    char *id, *runtime, *root, *ns;   /* id NULL: a root scanned, found empty */
     pid_t pid;
     unsigned long long start;   /* /proc/PID/stat starttime, 0 unknown */
 } obs_state_ct;

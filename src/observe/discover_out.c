@@ -18,34 +18,18 @@ void obs_host_ct_name(const obs_host_ct *c, char *buf, size_t n)
         snprintf(buf, n, "%s %s", c->engine, id);
 }
 
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 json_t *obs_host_ct_json(const obs_host_ct *c)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", str_or_null(c->id));
-    json_object_set_new(o, "engine", json_string(c->engine));
-    json_object_set_new(o, "name", str_or_null(c->name));
-    json_object_set_new(o, "runtime", str_or_null(c->runtime));
-    json_object_set_new(o, "pid", json_integer(c->pid));
-    json_object_set_new(o, "comm", json_string(c->comm));
-    json_object_set_new(o, "processes", json_integer(c->nprocs));
-    json_object_set_new(o, "cgroup", str_or_null(c->cgroup));
-    json_object_set_new(o, "state_root", str_or_null(c->state_root));
-    json_object_set_new(o, "namespace", str_or_null(c->ns));
-    json_object_set_new(o, "own_pid_ns", json_boolean(c->own_pidns));
-    json_object_set_new(o, "own_mount_ns", json_boolean(c->own_mntns));
-    json_object_set_new(o, "pod", !c->pod_uid && !c->pod_name
-                                      ? json_null()
-                                      : json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}",
-                                                          "uid", c->pod_uid, "qos", c->qos,
-                                                          "cgroup", c->pod_cgroup, "name",
-                                                          c->pod_name, "namespace",
-                                                          c->pod_namespace));
-    return o;
+    json_t *pod = !c->pod_uid && !c->pod_name
+                      ? json_null()
+                      : json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}", "uid", c->pod_uid, "qos",
+                                  c->qos, "cgroup", c->pod_cgroup, "name", c->pod_name,
+                                  "namespace", c->pod_namespace);
+    return json_pack("{s:s?, s:s, s:s?, s:s?, s:i, s:s, s:i, s:s?, s:s?, s:s?, s:b, s:b, s:o}",
+                     "id", c->id, "engine", c->engine, "name", c->name, "runtime", c->runtime,
+                     "pid", (int)c->pid, "comm", c->comm, "processes", (int)c->nprocs, "cgroup",
+                     c->cgroup, "state_root", c->state_root, "namespace", c->ns, "own_pid_ns",
+                     (int)c->own_pidns, "own_mount_ns", (int)c->own_mntns, "pod", pod);
 }
 
 void obs_host_ct_id(const obs_host_ct *c, bool shorten, char *buf, size_t n)

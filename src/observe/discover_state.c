@@ -110,13 +110,13 @@ static void scan_root(const char *root, const char *ns, obs_state_cts *out)
             continue;
         out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
         out->v[out->n++] = (obs_state_ct){xstrdup(de->d_name), xstrdup(rt), xstrdup(root),
-                                      ns ? xstrdup(ns) : NULL, NULL, pid, now};
+                                          ns ? xstrdup(ns) : NULL, pid, now};
     }
     closedir(d);
     if (!out->n || strcmp(out->v[out->n - 1].root, root)) {
         /* remember scanned-but-empty roots too, so a root is read once */
         out->v = xrealloc(out->v, (out->n + 1) * sizeof *out->v);
-        out->v[out->n++] = (obs_state_ct){NULL, NULL, xstrdup(root), NULL, NULL, 0, 0};
+        out->v[out->n++] = (obs_state_ct){NULL, NULL, xstrdup(root), NULL, 0, 0};
     }
 }
 
@@ -162,7 +162,6 @@ void obs_states_free(obs_state_cts *s)
         free(s->v[i].runtime);
         free(s->v[i].root);
         free(s->v[i].ns);
-        free(s->v[i].status);
     }
     free(s->v);
 }

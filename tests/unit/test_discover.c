@@ -206,6 +206,31 @@ static void test_ids_names(void **st)
     assert_string_equal(buf, "unknown container (pid 123)");
 }
 
+static void test_json(void **st)
+{
+    (void)st;
+    obs_host_ct c = {.engine = "cri-o", .id = "abc", .name = "web", .pid = 9, .nprocs = 2,
+                     .comm = "sleep", .pod_uid = "u-1", .pod_name = "shop", .own_pidns = true};
+    json_t *j = obs_host_ct_json(&c);
+    assert_non_null(j);
+    char *s = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(s, "{\"id\":\"abc\",\"engine\":\"cri-o\",\"name\":\"web\","
+                           "\"runtime\":null,\"pid\":9,\"comm\":\"sleep\",\"processes\":2,"
+                           "\"cgroup\":null,\"state_root\":null,\"namespace\":null,"
+                           "\"own_pid_ns\":true,\"own_mount_ns\":false,\"pod\":{\"uid\":"
+                           "\"u-1\",\"qos\":null,\"cgroup\":null,\"name\":\"shop\","
+                           "\"namespace\":null}}");
+    free(s);
+    json_decref(j);
+    /* no pod known: null, not an empty object */
+    obs_host_ct u = {.engine = "unknown", .pid = 3, .comm = "sh"};
+    j = obs_host_ct_json(&u);
+    assert_non_null(j);
+    assert_true(json_is_null(json_object_get(j, "pod")));
+    assert_true(json_is_null(json_object_get(j, "id")));
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_other_engines),
         cmocka_unit_test(test_primary_cgroup),
         cmocka_unit_test(test_ids_names),
+        cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests_name("discover", tests, NULL, NULL);
 }
