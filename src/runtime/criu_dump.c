@@ -109,6 +109,50 @@ static int dump_cgroup_mounts(criu_opts *o, const mountinfo *mi, char **buf, siz
     return r;
 }
 
+/* Is DST the destination of a line of buf ("KIND\tDST[\t...]\n")? */
+static bool listed_dest(const char *buf, const char *dst)
+{
+    size_t n = strlen(dst);
+    for (const char *l = buf; *l; l = strchr(l, '\n') + 1) {
+        const char *t = strchr(l, '\t');
+        if (t && t < strchr(l, '\n') && !strncmp(t + 1, dst, n) &&
+            (t[1 + n] == '\t' || t[1 + n] == '\n'))
+            return true;
+    }
+    return false;
+}
+
+/* A line "dev\tDEST\tMAJ:MIN" for each device node bound from the host's node
+ * of the same path (in a user namespace, where mknod is refused, capsa binds
+ * /dev/null, /dev/tty, ... and linux.devices from the host: src/linux/dev.c),
+ * and DEST external, as runc does for its devices; restore binds the host's node
+ * again after checking it is the same device. Masked paths and config binds are
+ * listed already (buf). */
+static int dump_dev_mounts(criu_opts *o, pid_t pid, const mountinfo *mi, char **buf,
+                           size_t *len, size_t *cap, capsa_err *e)
+{
+    for (size_t i = 0; i < mi->n; i++) {
+        const mount_entry *m = &mi->v[i];
+        if (!strcmp(m->mnt, "/") || listed_dest(*buf, m->mnt))
+            continue;
+        autofree char *p = xasprintf("/proc/%d/root%s", (int)pid, m->mnt);
+        struct stat st;
+        if (stat(p, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+            continue;
+        if (strpbrk(m->mnt, "\t\n"))
+            return cerr_set(e, EINVAL, "device %s: cannot be checkpointed", m->mnt);
+        if (crl.add_ext_mount(o, m->mnt, m->mnt) < 0)
+            return cerr_set(e, ENOMEM, "criu: external mount %s", m->mnt);
+        size_t need = strlen(m->mnt) + 40;
+        if (*len + need >= *cap)
+            *buf = xrealloc(*buf, *cap = 2 * (*len + need));
+        *len += (size_t)sprintf(*buf + *len, "dev\t%s\t%c%u:%u\n", m->mnt,
+                                S_ISBLK(st.st_mode) ? 'b' : 'c', major(st.st_rdev),
+                                minor(st.st_rdev));
+    }
+    return 0;
+}
+
 /* Bind mounts (by destination), masked files (binds of /dev/null) and the
  * cgroup binds (init's mounts, mi). */
 static int dump_mounts(criu_opts *o, pid_t pid, const spec *s, const mountinfo *mi, char **out,
@@ -145,7 +189,9 @@ static int dump_mounts(criu_opts *o, pid_t pid, const spec *s, const mountinfo *
             buf = xrealloc(buf, cap = 2 * (len + need));
         len += (size_t)sprintf(buf + len, "%s\t%s\n", kind, dst);
     }
-    int r = dump_cgroup_mounts(o, mi, &buf, &len, &cap, e);
+    int r = dump_dev_mounts(o, pid, mi, &buf, &len, &cap, e);
+    if (r == 0)
+        r = dump_cgroup_mounts(o, mi, &buf, &len, &cap, e);
     if (r < 0) {
         free(buf);
         return r;

@@ -1,5 +1,6 @@
 /* restore: the restore half of the CRIU module (criu.h; what is restorable and
  * how is said in criu.c). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,11 +112,29 @@ static char *cgroup_source(const char *hmnt, const char *cgtext, capsa_err *e)
     return out;
 }
 
+/* The host's node at PATH is the device WHAT ("c1:3") a "dev" line names. */
+static int host_dev(const char *path, const char *what, capsa_err *e)
+{
+    char type;
+    unsigned maj, min;
+    struct stat st;
+    if (sscanf(what, "%c%u:%u", &type, &maj, &min) != 3)
+        return cerr_set(e, EINVAL, "checkpoint image: bad device line for %s", path);
+    if (lstat(path, &st) < 0)
+        return cerr_sys(e, errno, "the checkpoint binds the host's device %s", path);
+    if (!(type == 'b' ? S_ISBLK(st.st_mode) : S_ISCHR(st.st_mode)) ||
+        major(st.st_rdev) != maj || minor(st.st_rdev) != min)
+        return cerr_set(e, EINVAL, "the checkpoint binds the host's device %s (%c %u:%u), "
+                        "which is another file here", path, type, maj, min);
+    return 0;
+}
+
 static int restore_externals(criu_opts *op, int imgfd, const spec *s, const char *bundle,
                              const char *cgtext, capsa_err *e)
 {
     autofree char *mounts = NULL, *keys = NULL;
     size_t len;
+    int r;
     capsa_err ignore;
     autoclose int mfd = openat(imgfd, CR_MOUNTS_FILE, O_RDONLY | O_CLOEXEC);
     if (mfd >= 0 && fs_read_fd(mfd, CR_MOUNTS_FILE, &mounts, &len, e) < 0)
@@ -134,6 +154,14 @@ static int restore_externals(criu_opts *op, int imgfd, const spec *s, const char
             *t2 = 0;
             if (!(src = abs = cgroup_source(t2 + 1, cgtext, e)))
                 return -ENOENT;
+        } else if (!strcmp(l, "dev")) {
+            char *t2 = strchr(dst, '\t');
+            if (!t2)
+                continue;
+            *t2 = 0;
+            if ((r = host_dev(dst, t2 + 1, e)) < 0)
+                return r;
+            src = dst;
         } else if (!strcmp(l, "bind")) {
             src = mount_source(s, dst);
             if (!src)
@@ -203,6 +231,70 @@ static int make_mountpoints(const spec *s, const char *rootfs, const char *bundl
     return 0;
 }
 
+#define CR_USERNS_DIR ".capsa-userns-images"
+
+/* Remove the directory userns_images() makes, with its links. */
+static void unlink_userns_images(int imgfd)
+{
+    int dfd = openat(imgfd, CR_USERNS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    DIR *d = fdopendir(dfd);
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (de->d_name[0] != '.')
+            unlinkat(dfd, de->d_name, 0);
+    if (d)
+        closedir(d);
+    else
+        close(dfd);
+    unlinkat(imgfd, CR_USERNS_DIR, AT_REMOVEDIR);
+}
+
+/* With a user namespace, CRIU opens some images from inside it (as the
+ * container's root, a host uid like 100000), through the image directory's fd:
+ * that directory must be searchable by it, and an image dir is 0700 (runc's,
+ * capsa's). CRIU is given a directory made for the restore inside the image dir
+ * instead, mode 0711, holding hard links to the images (0644, as CRIU makes
+ * them): other users still cannot reach it past the image dir. *fd = -1 when
+ * the images dir is searchable by everyone already. */
+static int userns_images(int imgfd, int *fd, capsa_err *e)
+{
+    *fd = -1;
+    struct stat st;
+    if (fstat(imgfd, &st) < 0)
+        return cerr_sys(e, errno, "image path");
+    if ((st.st_mode & S_IXOTH))
+        return 0;
+    unlink_userns_images(imgfd);
+    if (mkdirat(imgfd, CR_USERNS_DIR, 0711) < 0)
+        return cerr_sys(e, errno, "image path: make %s for a user namespace restore",
+                        CR_USERNS_DIR);
+    int dfd = openat(imgfd, CR_USERNS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = 0;
+    if (dfd < 0 || fchmod(dfd, 0711) < 0)
+        r = cerr_sys(e, errno, "image path: %s", CR_USERNS_DIR);
+    DIR *d = r == 0 ? fdopendir(dup(imgfd)) : NULL;
+    if (r == 0 && !d)
+        r = cerr_sys(e, errno, "image path");
+    for (struct dirent *de; r == 0 && (de = readdir(d));) {
+        if (de->d_type != DT_REG || de->d_name[0] == '.')
+            continue;
+        if (linkat(imgfd, de->d_name, dfd, de->d_name, 0) < 0)
+            r = cerr_sys(e, errno, "image path: link %s into %s (a user namespace restore "
+                         "needs a writable image dir)", de->d_name, CR_USERNS_DIR);
+    }
+    if (d)
+        closedir(d);
+    if (r < 0) {
+        if (dfd >= 0)
+            close(dfd);
+        unlink_userns_images(imgfd);
+        return r;
+    }
+    *fd = dfd;
+    return 0;
+}
+
 /* The cgroup (made here, with the config's limits) and CRIU's restore into it;
  * *pid is the restored init, a child of this process. */
 static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int dirfd,
@@ -234,8 +326,11 @@ static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int
     if ((r = add_cg_roots(op, st->cgroup_path, &cgtext, e)) == 0 &&
         (r = restore_externals(op, imgfd, s, st->bundle, cgtext, e)) == 0)
         r = cr_ns_restore(op, s, nsfds, &nns, e);
+    int usernsfd = -1;
+    if (r == 0 && s->linux.ns[NS_USER].present)
+        r = userns_images(imgfd, &usernsfd, e);
     if (r == 0) {
-        crl.set_images_dir_fd(op, imgfd);
+        crl.set_images_dir_fd(op, usernsfd >= 0 ? usernsfd : imgfd);
         crl.set_work_dir_fd(op, workfd);
         crl.set_log_level(op, 4);
         crl.set_log_file(op, "restore.log");
@@ -251,6 +346,10 @@ static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int
             r = cr_failed(k, "restore", work, workfd, "restore.log", e);
         else
             *pid = k;
+    }
+    if (usernsfd >= 0) {
+        close(usernsfd);
+        unlink_userns_images(imgfd);
     }
     while (nns > 0)
         close(nsfds[--nns]);

@@ -53,9 +53,11 @@ def _quiet(ctx, *args, binary=None, global_args=(), root=None):
     """capsa with /dev/null as stdin/stdout and a fresh named file as stderr: a
     container created or restored by it inherits them (CRIU cannot reopen the
     capsa() helper's unlinked temporary files, and a pipe would never close).
-    The error text is read back from the file."""
+    The error text is read back from the file, writable by all: CRIU reopens it in
+    a restored user namespace as the container's root (docs/checkpoint.md)."""
     path = os.path.join(ctx.tmp, f"stderr-{next(_n)}")
     with open(path, "w") as err:
+        os.fchmod(err.fileno(), 0o666)
         p = subprocess.run([binary or CAPSA, "--root", root or ctx.root, *global_args, *args],
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                            timeout=60)
@@ -221,6 +223,7 @@ def test_foreground_restore_returns_exit_status(cr):
     assert cr.capsa("checkpoint", "--image-path", img, b.id).returncode == 0
     errpath = os.path.join(cr.tmp, "restore-stderr")
     with open(errpath, "w") as errf:
+        os.fchmod(errf.fileno(), 0o666)   # as _quiet's: CRIU checks the mode
         p = subprocess.Popen([CAPSA, "--root", cr.root, "restore", "--image-path", img, "-b",
                               b.path, b.id], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=errf)
@@ -391,14 +394,22 @@ def test_joined_namespaces_external_and_rejoined(cr):
 def test_runc_same_criu_same_container(cr):
     """runc 1.1.5 driving the same CRIU on the same kind of container: both round
     trips keep the limits and the counter."""
+    results = _both_roundtrips(cr, _limits)
+    assert results["capsa"] == results["runc"] == ("running", True)
+
+
+def _both_roundtrips(cr, tweak, base=None, rts=("capsa", "runc"), before_restore=None):
+    """Run, checkpoint and restore the same kind of container with capsa and with
+    runc 1.1.5 on the same CRIU: {runtime: (status, same limits)} or, where a step
+    fails, {runtime: ("failed", step, error)}."""
     criu = _criu_binary()
     if not os.access(RUNC, os.X_OK) or not criu:
         pytest.skip("SKIPPED: runc or a criu binary is absent")
     results = {}
-    for rt in ("capsa", "runc"):
+    for rt in rts:
         # runc's init makes its own session; busybox setsid would fork away from it
         b = cr.bundle(args=_workload(cr) if rt == "capsa" else ["sh", "-c", COUNTER],
-                      tweak=_limits)
+                      tweak=tweak, base=base)
         img = os.path.join(cr.tmp, f"img-{rt}")
         if rt == "capsa":
             def run(*a):
@@ -424,9 +435,17 @@ def test_runc_same_criu_same_container(cr):
         wait_for(lambda: os.path.exists(f"/proc/{pid}/root/dev/shm/c"), what="counter")
         lim = _limits_of(pid)
         r = run("checkpoint", "--image-path", img, b.id)
-        assert r.returncode == 0, (rt, r.stderr)
+        if r.returncode != 0:
+            results[rt] = ("failed", "checkpoint", r.stderr)
+            run("delete", "--force", b.id)
+            continue
+        if before_restore:
+            before_restore(img)
         r = run("restore", "-d", "--image-path", img, "--bundle", b.path, b.id)
-        assert r.returncode == 0, (rt, r.stderr)
+        if r.returncode != 0:
+            results[rt] = ("failed", "restore", r.stderr)
+            run("delete", "--force", b.id)
+            continue
         st = json.loads(run("state", b.id).stdout)
         npid = st["pid"]
 
@@ -440,4 +459,76 @@ def test_runc_same_criu_same_container(cr):
         wait_for(lambda: json.loads(run("state", b.id).stdout)["status"] == "stopped",
                  what="stopped")
         assert run("delete", b.id).returncode == 0
-    assert results["capsa"] == results["runc"] == ("running", True)
+    return results
+
+
+# --- user namespace, time namespace, terminals (issue 19) -------------------------
+
+USERNS_MAP = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+def _userns(cfg):
+    _limits(cfg)
+    set_namespace(cfg, "user")
+    cfg["linux"]["uidMappings"] = USERNS_MAP
+    cfg["linux"]["gidMappings"] = USERNS_MAP
+
+
+def _ids_inside(ctx, cid):
+    r = ctx.capsa("exec", cid, "sh", "-c",
+                  "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; "
+                  "stat -c %u:%g /dev/shm/c", check=True)
+    return [l.split() for l in r.stdout.splitlines()]
+
+
+def _host_ids(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return [l.split()[1:] for l in f if l.startswith(("Uid:", "Gid:"))]
+
+
+def test_user_namespace_roundtrip(cr):
+    """A container with its own user namespace (uid/gid 0 -> host 100000): the
+    counter continues, exec works, the ids are the same inside and from the host."""
+    base = cr.world_dir()
+    b = cr.bundle(args=_workload(cr), tweak=_userns, base=base)
+    _start(cr, b)
+    _advancing(cr, b.id, 2)
+    pid = _pid(cr, b.id)
+    before_ids, before_host = _ids_inside(cr, b.id), _host_ids(pid)
+    assert before_ids[:2] == [["0"], ["0"]] and before_ids[2] == ["0", "100000", "65536"]
+    assert before_host == [["100000"] * 4] * 2
+    userns = os.readlink(f"/proc/{pid}/ns/user")
+    assert userns != os.readlink("/proc/self/ns/user")
+    img = os.path.join(cr.tmp, "img")
+    r = cr.capsa("checkpoint", "--image-path", img, b.id)
+    assert r.returncode == 0, r.stderr
+    r = _quiet(cr, "restore", "-d", "--image-path", img, "-b", b.path, b.id)
+    assert r.returncode == 0, r.stderr
+    npid = _pid(cr, b.id)
+    c0 = _counter(cr, b.id)
+    _advancing(cr, b.id, c0)
+    assert _ids_inside(cr, b.id) == before_ids
+    assert _host_ids(npid) == before_host
+    assert os.readlink(f"/proc/{npid}/ns/user") not in (userns, os.readlink("/proc/self/ns/user"))
+    assert _limits_of(npid) == (str(64 << 20), "50")
+    # the image dir is as it was (0700, no directory of links left)
+    assert oct(os.stat(img).st_mode & 0o777) == "0o700"
+    assert not [n for n in os.listdir(img) if n.startswith(".")]
+    assert cr.capsa("delete", "--force", b.id).returncode == 0
+    cr.assert_nothing_created(b.id, b)
+
+
+def test_user_namespace_runc(cr):
+    """runc 1.1.5 with the same CRIU on the same user namespace container: runc's
+    restore fails while its image dir is 0700 (CRIU opens images as the container's
+    root, host uid 100000); capsa's works, and so does runc's once the image dir is
+    searchable by all, with the same result."""
+    base = cr.world_dir()
+    res = _both_roundtrips(cr, _userns, base=base)
+    assert res["capsa"] == ("running", True), res["capsa"]
+    assert res["runc"][:2] == ("failed", "restore"), res["runc"]
+    log = open(os.path.join(cr.tmp, "img-runc", "restore.log")).read()
+    assert "Permission denied" in log
+    res = _both_roundtrips(cr, _userns, base=base, rts=("runc",),
+                           before_restore=lambda img: os.chmod(img, 0o711))
+    assert res["runc"] == ("running", True), res["runc"]
