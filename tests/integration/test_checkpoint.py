@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -532,3 +533,70 @@ def test_user_namespace_runc(cr):
     res = _both_roundtrips(cr, _userns, base=base, rts=("runc",),
                            before_restore=lambda img: os.chmod(img, 0o711))
     assert res["runc"] == ("running", True), res["runc"]
+
+
+TIME_OFFSETS = {"monotonic": {"secs": 864000, "nanosecs": 0},
+                "boottime": {"secs": 1728000, "nanosecs": 500}}
+
+
+def _timens(cfg):
+    _limits(cfg)
+    set_namespace(cfg, "time")
+    cfg["linux"]["timeOffsets"] = TIME_OFFSETS
+
+
+def _offsets(pid):
+    with open(f"/proc/{pid}/timens_offsets") as f:
+        return {l.split()[0]: (int(l.split()[1]), int(l.split()[2])) for l in f}
+
+
+def _ns(sec_nsec):
+    return sec_nsec[0] * 10**9 + sec_nsec[1]
+
+
+def test_time_namespace_offsets_roundtrip(cr):
+    """A time namespace with linux.timeOffsets: restored into a new time namespace
+    whose offsets are the config's less the time the container spent checkpointed
+    (CRIU keeps the container's clocks continuous: its monotonic and boot time go
+    on from their values at the dump), so the offsets after a quick round trip lie
+    between the config's minus the host time between dump and restore, and the
+    config's. exec joins the restored namespace. (runc 1.1.5 has no time namespace.)"""
+    b = cr.bundle(args=_workload(cr), tweak=_timens)
+    _start(cr, b)
+    _advancing(cr, b.id, 2)
+    pid = _pid(cr, b.id)
+    want = {k: (v["secs"], v["nanosecs"]) for k, v in TIME_OFFSETS.items()}
+    assert _offsets(pid) == want
+    timens = os.readlink(f"/proc/{pid}/ns/time")
+    assert timens != os.readlink("/proc/self/ns/time")
+    img = os.path.join(cr.tmp, "img")
+    t0 = {"monotonic": time.clock_gettime_ns(time.CLOCK_MONOTONIC),
+          "boottime": time.clock_gettime_ns(time.CLOCK_BOOTTIME)}
+    r = cr.capsa("checkpoint", "--image-path", img, b.id)
+    assert r.returncode == 0, r.stderr
+    r = _quiet(cr, "restore", "-d", "--image-path", img, "-b", b.path, b.id)
+    assert r.returncode == 0, r.stderr
+    t1 = {"monotonic": time.clock_gettime_ns(time.CLOCK_MONOTONIC),
+          "boottime": time.clock_gettime_ns(time.CLOCK_BOOTTIME)}
+    npid = _pid(cr, b.id)
+    got = _offsets(npid)
+    for clock in ("monotonic", "boottime"):
+        assert _ns(want[clock]) - (t1[clock] - t0[clock]) <= _ns(got[clock]) <= \
+            _ns(want[clock]), (clock, got, want)
+    ns_now = os.readlink(f"/proc/{npid}/ns/time")
+    assert ns_now not in (timens, os.readlink("/proc/self/ns/time"))
+    before = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+    r = cr.capsa("exec", b.id, "sh", "-c", "cat /proc/uptime; readlink /proc/self/ns/time",
+                 check=True)
+    after = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+    uptime, exec_ns = r.stdout.split("\n")[:2]
+    assert exec_ns == ns_now
+    # the container's boot time is the host's plus the restored offset
+    # (/proc/uptime has two decimals)
+    inside = int(float(uptime.split()[0]) * 10**9)
+    off = _ns(got["boottime"])
+    assert before + off - 10**7 <= inside <= after + off + 10**7, (before, inside, after, off)
+    c0 = _counter(cr, b.id)
+    _advancing(cr, b.id, c0)
+    assert cr.capsa("delete", "--force", b.id).returncode == 0
+    cr.assert_nothing_created(b.id, b)
