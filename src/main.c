@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "cmd/cmd.h"
 #include "linux/reinit.h"
 #include "linux/selfexe.h"
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
         log_error("--systemd-cgroup: systemd is not running on this host");
         return 1;
     }
+    cgroup_set_systemd(systemd);   /* the systemd cgroup driver (cgroup/systemd.c) */
     autofree char *droot = root ? NULL : default_root();
     bool needs_root = strcmp(verb, "spec") && strcmp(verb, "features") && strcmp(verb, "check") &&
                       strcmp(verb, "limits");

@@ -220,8 +220,8 @@ static char *made_parents(const cg_strv *created, const cg_strv *leaves)
     return out;
 }
 
-int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, char **made,
-                 capsa_err *e)
+static int fs_setup(const char *path, const spec_resources *r, pid_t pid, char **made,
+                    capsa_err *e)
 {
     cg_host host;
     cg_plan pl = {0};
@@ -263,8 +263,50 @@ out:
     return rr;
 }
 
+/* The systemd driver: the scope first (it needs the init's pid: with none yet,
+ * it waits for cgroup_join_v2_pid / cgroup_enter), then the cgroupfs drivers
+ * write everything into the delegated cgroup, as runc does. */
+static int sd_setup(const char *path, const spec_resources *r, pid_t pid, char **made,
+                    capsa_err *e)
+{
+    cg_sd_set_pending(NULL, NULL);
+    int rr = pid > 0 ? cg_sd_start(path, r, pid, e) : cg_sd_check(path, e);
+    if (rr == 0 && pid <= 0) {
+        cg_sd_set_pending(path, r);
+        return 0;
+    }
+    if (rr == 0 && (rr = fs_setup(path, r, pid, made, e)) < 0) {
+        capsa_err e2;
+        cg_sd_stop(path, &e2);
+    }
+    return rr;
+}
+
+int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, char **made,
+                 capsa_err *e)
+{
+    if (made)
+        *made = NULL;
+    return cg_sd_enabled() ? sd_setup(path, r, pid, made, e) : fs_setup(path, r, pid, made, e);
+}
+
+/* The pending scope of a create gets its init (see sd_setup). */
+static int sd_start_pending(pid_t pid, capsa_err *e)
+{
+    autofree char *path = NULL;
+    const spec_resources *r = cg_sd_take_pending(&path);
+    int rr = cg_sd_start(path, r, pid, e);
+    if (rr == 0 && (rr = fs_setup(path, r, pid, NULL, e)) < 0) {
+        capsa_err e2;
+        cg_sd_stop(path, &e2);
+    }
+    return rr;
+}
+
 int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
 {
+    if (cg_sd_pending(path))
+        return sd_start_pending(pid, e);
     cg_host host;
     int rr = cg_host_load(&host, e);
     if (rr < 0)
@@ -278,6 +320,8 @@ int cgroup_join_open(const char *path, cgroup_join *j, capsa_err *e)
 {
     j->n_v1 = 0;
     j->v2 = -1;
+    if (cg_sd_pending(path))
+        return 0;   /* no cgroup yet: the scope starts with the init's pid */
     cg_host host;
     int rr = cg_host_load(&host, e);
     if (rr < 0)
@@ -314,6 +358,8 @@ int cgroup_join_self(const cgroup_join *j, capsa_err *e)
 
 int cgroup_join_v2_pid(const cgroup_join *j, pid_t pid, capsa_err *e)
 {
+    if (j->v2 < 0 && !j->n_v1 && cg_sd_pending(NULL))
+        return sd_start_pending(pid, e);
     if (j->v2 < 0)
         return 0;
     autoclose int fd = openat(j->v2, "cgroup.procs", O_WRONLY | O_CLOEXEC);
@@ -348,6 +394,8 @@ int cgroup_update(const char *path, const spec_resources *r, capsa_err *e)
         if ((rr = cg_resolve(&host, cg_host_v2(&host), path, &base, &rel, NULL, e)) >= 0)
             rr = cg2_prepare(base, rel, &none, &pl.need, e);
     }
+    if (rr >= 0 && r)
+        rr = cg_sd_update(path, r, e);
     if (rr >= 0 && r)
         rr = apply(&host, path, r, &pl, true, e);
     if (rr < 0)
@@ -541,6 +589,9 @@ int cgroup_destroy(const char *path, const char *made, capsa_err *e)
         return rr;
     if ((rr = cg_check_path(path, e)) < 0)
         goto out;
+    if (cg_sd_pending(path))
+        cg_sd_set_pending(NULL, NULL);
+    cg_sd_stop(path, e);   /* a scope capsa made: systemd removes it */
     /* The default path's parent, "capsa" under the runtime's own cgroup, is
      * capsa's own and goes when its last container does; other parents only if
      * this container's create made them. */

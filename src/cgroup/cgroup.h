@@ -88,4 +88,19 @@ int cgroup_kill_all(const char *path, int sig, capsa_err *e);
  * (kubelet's pod cgroup, a test's) is never removed. */
 int cgroup_destroy(const char *path, const char *made, capsa_err *e);
 
+/* The systemd driver (systemd.c). --systemd-cgroup turns it on: then
+ * cgroup_path_for takes linux.cgroupsPath as "slice:prefix:name" ("" is
+ * system.slice:capsa:<id>) and gives /<expanded slice>/<prefix>-<name>.scope,
+ * cgroup_setup starts that transient scope through systemd (the limits as unit
+ * properties, Delegate=yes) before the cgroupfs drivers write the rest;
+ * update sets the unit's properties too and destroy stops the unit (a scope
+ * capsa made: described "capsa container"), with or without the flag. */
+void cgroup_set_systemd(bool on);
+bool cgroup_systemd(void);
+/* false in the static build (and where libsystemd-dev was missing at build). */
+bool cgroup_systemd_built(void);
+/* 1 if the driver can be used here (rootful, user = false; rootless: user),
+ * else 0 and *why (malloc'd) says why not. */
+int cgroup_systemd_usable(bool user, char **why);
+
 #endif

@@ -160,4 +160,26 @@ int cg_kill_procs(const char *dir, const char *fdir, bool fdir_v2, int sig, caps
  * dir (BPF_F_ALLOW_MULTI) and detach the programs attached before. */
 int cg2_devices(const char *dir, const spec_dev_rule *rules, size_t n, capsa_err *e);
 
+/* ---- systemd driver (systemd.c) ---- */
+
+bool cg_sd_enabled(void);
+/* "a-b.slice" -> "/a.slice/a-b.slice", "-.slice" -> ""; NULL if not a slice name. */
+char *cg_sd_expand_slice(const char *slice);
+/* The scope's cgroup path, or NULL when cgroups_path is not "slice:prefix:name"
+ * (cg_sd_check / cg_sd_start with a NULL path then report why). */
+char *cg_sd_path_for(const char *cgroups_path, const char *id);
+/* The path names a scope and systemd can be reached (nothing is started). */
+int cg_sd_check(const char *path, capsa_err *e);
+/* StartTransientUnit of path's scope with pid and r's limits; waits for the job. */
+int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err *e);
+/* SetUnitProperties on path's scope if capsa made it (else nothing). */
+int cg_sd_update(const char *path, const spec_resources *r, capsa_err *e);
+/* StopUnit + ResetFailedUnit of path's scope if capsa made it (else nothing). */
+int cg_sd_stop(const char *path, capsa_err *e);
+/* A create whose init is not born yet: the scope starts with its pid later. */
+void cg_sd_set_pending(const char *path, const spec_resources *r);
+bool cg_sd_pending(const char *path);   /* NULL: any */
+/* The pending path (malloc'd, into *path) and limits; nothing is pending after. */
+const spec_resources *cg_sd_take_pending(char **path);
+
 #endif

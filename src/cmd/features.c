@@ -2,6 +2,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "cgroup/cgroup.h"
 #include "cmd/cmd.h"
 #include "linux/mounts.h"
 #include "linux/seccomp_filter.h"
@@ -35,7 +36,7 @@ int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
     json_t *linux = json_pack(
         "{s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o, s:o, s:o}, s:{s:b}, "
         "s:{s:b}, s:{s:b}, s:{s:{s:b}}}",
-        "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd", 0,
+        "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd", (int)cgroup_systemd_built(),
         "systemdUser", 0, "rdma", 0, "seccomp", "enabled", 1, "actions",
         str_array(seccomp_known_actions), "operators", str_array(seccomp_known_operators),
         "archs", str_array(seccomp_known_archs), "knownFlags", str_array(seccomp_known_flags),
@@ -60,6 +61,12 @@ int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         ? json_sprintf("CRIU %d.%d.%d (%s)", ci->version / 10000, ci->version / 100 % 100,
                        ci->version % 100, ci->binary)
         : json_sprintf("unavailable: %s", ci->why));
+    /* the systemd cgroup driver: built in, and whether it can be used here */
+    char *why = NULL;
+    json_object_set_new(an, "io.capsa.systemd", cgroup_systemd_usable(false, &why)
+        ? json_string("usable (systemd reachable on the system bus)")
+        : json_sprintf("%s: %s", cgroup_systemd_built() ? "not usable here" : "left out", why));
+    free(why);
     char *s = json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     puts(s);
     free(s);

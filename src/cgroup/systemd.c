@@ -1,0 +1,723 @@
+/* The systemd cgroup driver (--systemd-cgroup), as runc's
+ * libcontainer/cgroups/systemd and crun's cgroup-systemd.c: the container's
+ * cgroup is a transient scope `prefix-name.scope` in a slice, made by systemd
+ * over D-Bus (StartTransientUnit, Delegate=yes, the init's pid, the limits as
+ * unit properties); what systemd has no property for is written into the
+ * delegated cgroup by the cgroupfs drivers afterwards (as runc does).
+ *
+ * libsystemd's sd-bus is loaded with dlopen when the driver is used: a capsa
+ * that never uses it pays nothing at start (linking it costs ~0.4 ms per exec),
+ * libsystemd0 is on every Debian system, and the static build leaves it out. */
+#include "cgroup/cgroup.h"
+#include "cgroup/convert.h"
+#include "cgroup/internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if __has_include(<systemd/sd-bus.h>)
+#define HAVE_SDBUS 1
+#include <dlfcn.h>
+#include <systemd/sd-bus.h>
+#endif
+
+static bool sd_on;
+static char *sd_bad_path;   /* why cg_sd_path_for refused the cgroupsPath */
+
+void cgroup_set_systemd(bool on) { sd_on = on; }
+bool cgroup_systemd(void) { return sd_on; }
+bool cg_sd_enabled(void) { return sd_on; }
+
+/* ---- cgroupsPath "slice:prefix:name" -> /expanded/slice/prefix-name.scope ---- */
+
+/* systemd's unit name characters (unit-name.c: VALID_CHARS "-_.:\\@" + alnum). */
+static bool unit_chars_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!(( *s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr("-_.:\\@", *s)))
+            return false;
+    return true;
+}
+
+/* "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice"; "-.slice" -> "" (the root). */
+char *cg_sd_expand_slice(const char *slice)
+{
+    size_t n = strlen(slice);
+    if (n < 6 || strcmp(slice + n - 6, ".slice") || strchr(slice, '/') || n > 255 ||
+        !unit_chars_ok(slice))
+        return NULL;
+    if (!strcmp(slice, "-.slice"))
+        return xstrdup("");
+    autofree char *name = cg_strndup(slice, n - 6);
+    size_t len = strlen(name);
+    if (!len || name[0] == '-' || name[len - 1] == '-' || strstr(name, "--"))
+        return NULL;
+    char *out = xmalloc(len * (len + 8) + 16), *p = out;
+    *p = 0;
+    for (size_t i = 0; i <= len; i++)
+        if (i == len || name[i] == '-')
+            p += sprintf(p, "/%.*s.slice", (int)i, name);
+    return out;
+}
+
+char *cg_sd_path_for(const char *cgroups_path, const char *id)
+{
+    free(sd_bad_path);
+    sd_bad_path = NULL;
+    autofree char *slice = NULL, *prefix = NULL, *name = NULL;
+    if (!cgroups_path || !*cgroups_path) {
+        /* runc: parent system.slice, prefix "runc", name the id */
+        slice = xstrdup(geteuid() ? "user.slice" : "system.slice");
+        prefix = xstrdup("capsa");
+        name = xstrdup(id ? id : "");
+    } else {
+        const char *c1 = strchr(cgroups_path, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || strchr(c2 + 1, ':')) {
+            sd_bad_path = xasprintf("--systemd-cgroup: linux.cgroupsPath \"%s\" is not of the "
+                                    "form \"slice:prefix:name\"", cgroups_path);
+            return NULL;
+        }
+        slice = cg_strndup(cgroups_path, (size_t)(c1 - cgroups_path));
+        prefix = cg_strndup(c1 + 1, (size_t)(c2 - c1 - 1));
+        name = xstrdup(c2 + 1);
+        if (!*slice) {
+            free(slice);
+            slice = xstrdup(geteuid() ? "user.slice" : "system.slice");
+        }
+    }
+    autofree char *exp = cg_sd_expand_slice(slice);
+    if (!exp) {
+        sd_bad_path = xasprintf("--systemd-cgroup: linux.cgroupsPath: \"%s\" is not a valid "
+                                "systemd slice name", slice);
+        return NULL;
+    }
+    size_t nl = strlen(name);
+    if (nl > 6 && !strcmp(name + nl - 6, ".slice")) {
+        sd_bad_path = xasprintf("--systemd-cgroup: linux.cgroupsPath: a slice (\"%s\") as the "
+                                "container's own unit is not supported, only scopes", name);
+        return NULL;
+    }
+    autofree char *unit = xasprintf("%s-%s.scope", prefix, name);
+    if (!*name || !unit_chars_ok(unit) || strlen(unit) > 255) {
+        sd_bad_path = xasprintf("--systemd-cgroup: linux.cgroupsPath: \"%s\" is not a valid "
+                                "systemd unit name", unit);
+        return NULL;
+    }
+    return xasprintf("%s/%s", exp, unit);
+}
+
+/* The unit a path names: its last component when it is a .scope. */
+static const char *unit_of(const char *path)
+{
+    const char *u = path ? strrchr(path, '/') : NULL;
+    u = u ? u + 1 : path;
+    size_t n = u ? strlen(u) : 0;
+    return n > 6 && !strcmp(u + n - 6, ".scope") ? u : NULL;
+}
+
+/* The slice a path's unit is in: its parent component ("-.slice" at the root). */
+static char *slice_of(const char *path)
+{
+    const char *end = strrchr(path, '/');
+    if (!end || end == path)
+        return xstrdup("-.slice");
+    const char *s = end;
+    while (s > path && s[-1] != '/')
+        s--;
+    return cg_strndup(s, (size_t)(end - s));
+}
+
+static bool systemd_booted(void)
+{
+    struct stat st;
+    return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+#ifdef HAVE_SDBUS
+
+/* ---- libsystemd, loaded on first use ---- */
+
+extern ElfW(Dyn) _DYNAMIC[] __attribute__((weak));
+
+static struct {
+    void *h;
+    __typeof__(sd_bus_open_system) *open_system;
+    __typeof__(sd_bus_flush_close_unref) *close_unref;
+    __typeof__(sd_bus_message_new_method_call) *new_call;
+    __typeof__(sd_bus_message_append) *append;
+    __typeof__(sd_bus_message_append_array) *append_array;
+    __typeof__(sd_bus_message_open_container) *open;
+    __typeof__(sd_bus_message_close_container) *close;
+    __typeof__(sd_bus_message_read) *read;
+    __typeof__(sd_bus_message_unref) *msg_unref;
+    __typeof__(sd_bus_call) *call;
+    __typeof__(sd_bus_call_method) *call_method;
+    __typeof__(sd_bus_get_property_string) *get_string;
+    __typeof__(sd_bus_match_signal) *match_signal;
+    __typeof__(sd_bus_slot_unref) *slot_unref;
+    __typeof__(sd_bus_process) *process;
+    __typeof__(sd_bus_wait) *wait;
+    __typeof__(sd_bus_error_free) *error_free;
+    __typeof__(sd_bus_error_has_name) *error_has_name;
+} L;
+
+static const char *load_lib(void)
+{
+    static const char *why;
+    if (L.h || why)
+        return why;
+    if (!_DYNAMIC)
+        return why = "the static capsa build has no libsystemd (Debian ships no static one)";
+    L.h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!L.h)
+        return why = "libsystemd.so.0 cannot be loaded (install libsystemd0)";
+#define SYM(f, n) \
+    if (!(*(void **)&L.f = dlsym(L.h, n))) return why = "libsystemd.so.0 lacks " n
+    SYM(open_system, "sd_bus_open_system");
+    SYM(close_unref, "sd_bus_flush_close_unref");
+    SYM(new_call, "sd_bus_message_new_method_call");
+    SYM(append, "sd_bus_message_append");
+    SYM(append_array, "sd_bus_message_append_array");
+    SYM(open, "sd_bus_message_open_container");
+    SYM(close, "sd_bus_message_close_container");
+    SYM(read, "sd_bus_message_read");
+    SYM(msg_unref, "sd_bus_message_unref");
+    SYM(call, "sd_bus_call");
+    SYM(call_method, "sd_bus_call_method");
+    SYM(get_string, "sd_bus_get_property_string");
+    SYM(match_signal, "sd_bus_match_signal");
+    SYM(slot_unref, "sd_bus_slot_unref");
+    SYM(process, "sd_bus_process");
+    SYM(wait, "sd_bus_wait");
+    SYM(error_free, "sd_bus_error_free");
+    SYM(error_has_name, "sd_bus_error_has_name");
+#undef SYM
+    return NULL;
+}
+
+int cgroup_systemd_usable(bool user, char **why)
+{
+    *why = NULL;
+    if (user) {
+        *why = xstrdup("rootless systemd (systemdUser, the user's own systemd) is not supported "
+                       "yet");
+        return 0;
+    }
+    const char *w = load_lib();
+    if (w) {
+        *why = xstrdup(w);
+        return 0;
+    }
+    if (!systemd_booted()) {
+        *why = xstrdup("systemd is not running on this host (no /run/systemd/system)");
+        return 0;
+    }
+    sd_bus *b = NULL;
+    int r = L.open_system(&b);
+    if (r < 0) {
+        *why = xasprintf("cannot connect to the system bus: %s", strerror(-r));
+        return 0;
+    }
+    L.close_unref(b);
+    return 1;
+}
+
+bool cgroup_systemd_built(void) { return _DYNAMIC != NULL; }
+
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MGR "org.freedesktop.systemd1.Manager"
+
+static int bus_open(sd_bus **b, capsa_err *e)
+{
+    *b = NULL;
+    if (geteuid() != 0)
+        return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: rootless systemd (systemdUser) is not "
+                        "supported yet");
+    const char *w = load_lib();
+    if (w)
+        return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", w);
+    if (!systemd_booted())
+        return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: systemd is not running on this host "
+                        "(use the default cgroupfs driver)");
+    int r = L.open_system(b);
+    if (r < 0)
+        return cerr_set(e, -r, "--systemd-cgroup: cannot connect to the system bus: %s",
+                        strerror(-r));
+    return 0;
+}
+
+static int bus_fail(capsa_err *e, int r, sd_bus_error *err, const char *what, const char *unit)
+{
+    int code = r < 0 ? -r : EIO;
+    cerr_set(e, code, "systemd: %s %s: %s", what, unit,
+             err && err->message ? err->message : strerror(code));
+    if (err)
+        L.error_free(err);
+    return -code;
+}
+
+/* ---- properties ---- */
+
+#define APPEND(...) do { if ((r = L.append(m, __VA_ARGS__)) < 0) \
+        return cerr_set(e, -r, "systemd: build the unit properties: %s", strerror(-r)); } while (0)
+
+/* "0-3,7" -> systemd's CPU/NUMA bitmask (byte i bit j = cpu 8i+j). */
+static int append_mask(sd_bus_message *m, const char *prop, const char *list, capsa_err *e)
+{
+    uint8_t mask[1024] = {0};
+    size_t top = 0;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        char *end;
+        unsigned long a = strtoul(p, &end, 10), b = a;
+        if (end == p)
+            return cerr_set(e, EINVAL, "%s \"%s\" is not a cpu/node list", prop, list);
+        if (*end == '-') {
+            p = end + 1;
+            b = strtoul(p, &end, 10);
+            if (end == p)
+                return cerr_set(e, EINVAL, "%s \"%s\" is not a cpu/node list", prop, list);
+        }
+        if (b < a || b >= sizeof mask * 8)
+            return cerr_set(e, EINVAL, "%s \"%s\" is out of range", prop, list);
+        for (unsigned long i = a; i <= b; i++)
+            mask[i / 8] |= (uint8_t)(1u << (i % 8));
+        if (b / 8 + 1 > top)
+            top = b / 8 + 1;
+        p = end;
+    }
+    int r;
+    if ((r = L.open(m, 'r', "sv")) < 0 || (r = L.append(m, "s", prop)) < 0 ||
+        (r = L.open(m, 'v', "ay")) < 0 || (r = L.append_array(m, 'y', mask, top)) < 0 ||
+        (r = L.close(m)) < 0 || (r = L.close(m)) < 0)
+        return cerr_set(e, -r, "build %s", prop);
+    return 0;
+}
+
+static uint64_t mem_val(int64_t v) { return v < 0 ? UINT64_MAX : (uint64_t)v; }
+
+/* DevicePolicy/DeviceAllow from the rule list, as far as systemd can say it:
+ * a list that starts by denying everything and then allows becomes
+ * DevicePolicy=strict + DeviceAllow; anything else is left to the eBPF filter
+ * the cgroupfs driver attaches anyway. */
+static int device_props(sd_bus_message *m, const spec_resources *res, capsa_err *e)
+{
+    int r;
+    if (!res->n_devices)
+        return 0;
+    const spec_dev_rule *d = res->devices;
+    bool deny_all = !d[0].allow && (!d[0].type || d[0].type == 'a') && !d[0].has_major &&
+                    !d[0].has_minor;
+    if (!deny_all)
+        return 0;
+    for (size_t i = 1; i < res->n_devices; i++)
+        if (!d[i].allow || !d[i].type || d[i].type == 'a')
+            return 0;
+    APPEND("(sv)", "DevicePolicy", "s", "strict");
+    if ((r = L.open(m, 'r', "sv")) < 0 || (r = L.append(m, "s", "DeviceAllow")) < 0 ||
+        (r = L.open(m, 'v', "a(ss)")) < 0 || (r = L.open(m, 'a', "(ss)")) < 0)
+        return cerr_set(e, -r, "systemd: build DeviceAllow");
+    for (size_t i = 1; i < res->n_devices; i++) {
+        const char *kind = d[i].type == 'b' ? "block" : "char";
+        char node[64];
+        if (d[i].has_major && d[i].major >= 0 && d[i].has_minor && d[i].minor >= 0)
+            snprintf(node, sizeof node, "/dev/%s/%" PRId64 ":%" PRId64, kind, d[i].major,
+                     d[i].minor);
+        else if (!d[i].has_major || d[i].major < 0)
+            snprintf(node, sizeof node, "%s-*", kind);
+        else
+            continue;   /* major with any minor: /proc/devices names; left to eBPF */
+        APPEND("(ss)", node, d[i].access ? d[i].access : "rwm");
+    }
+    if ((r = L.close(m)) < 0 || (r = L.close(m)) < 0 || (r = L.close(m)) < 0)
+        return cerr_set(e, -r, "systemd: build DeviceAllow");
+    return 0;
+}
+
+/* The limits systemd has properties for (v2 names; systemd maps them on v1). */
+static int resource_props(sd_bus_message *m, const spec_resources *res, capsa_err *e)
+{
+    int r = 0;
+    if (!res)
+        return 0;
+    const spec_memory *mem = &res->memory;
+    if (mem->has_limit && mem->limit)
+        APPEND("(sv)", "MemoryMax", "t", mem_val(mem->limit));
+    if (mem->has_reservation && mem->reservation)
+        APPEND("(sv)", "MemoryLow", "t", mem_val(mem->reservation));
+    if (mem->has_swap && mem->swap) {
+        char buf[32];
+        capsa_err e2;
+        if (cg_swap_v2(mem->has_limit ? mem->limit : 0, mem->swap, buf, sizeof buf, &e2) == 0 &&
+            *buf)
+            APPEND("(sv)", "MemorySwapMax", "t",
+                   strcmp(buf, "max") ? strtoull(buf, NULL, 10) : UINT64_MAX);
+    }
+    const spec_cpu *c = &res->cpu;
+    if (c->has_shares && c->shares)
+        APPEND("(sv)", "CPUWeight", "t", cg_shares_to_weight(c->shares));
+    if ((c->has_quota && c->quota) || (c->has_period && c->period)) {
+        uint64_t period = c->has_period && c->period ? c->period : 100000;
+        if (c->has_period && c->period)
+            APPEND("(sv)", "CPUQuotaPeriodUSec", "t", period);
+        uint64_t per_sec = UINT64_MAX;
+        if (c->has_quota && c->quota > 0) {
+            /* runc: systemd keeps quota per second in 10 ms steps: round up */
+            per_sec = (uint64_t)c->quota * 1000000 / period;
+            if (per_sec % 10000)
+                per_sec = (per_sec / 10000 + 1) * 10000;
+        }
+        APPEND("(sv)", "CPUQuotaPerSecUSec", "t", per_sec);
+    }
+    if (c->cpus && *c->cpus && (r = append_mask(m, "AllowedCPUs", c->cpus, e)) < 0)
+        return r;
+    if (c->mems && *c->mems && (r = append_mask(m, "AllowedMemoryNodes", c->mems, e)) < 0)
+        return r;
+    if (res->has_pids)
+        APPEND("(sv)", "TasksMax", "t",
+               res->pids_limit < 0 ? UINT64_MAX : res->pids_limit == 0 ? 1 : (uint64_t)res->pids_limit);
+    for (size_t i = 0; i < res->unified.n; i++) {
+        const char *k = res->unified.v[i].key, *v = res->unified.v[i].value;
+        static const char *const memk[][2] = {
+            {"memory.high", "MemoryHigh"}, {"memory.low", "MemoryLow"},
+            {"memory.min", "MemoryMin"}, {"memory.max", "MemoryMax"},
+            {"memory.swap.max", "MemorySwapMax"}, {"pids.max", "TasksMax"}};
+        for (size_t j = 0; j < sizeof memk / sizeof *memk; j++) {
+            if (strcmp(k, memk[j][0]))
+                continue;
+            char *end;
+            uint64_t n = strncmp(v, "max", 3) ? strtoull(v, &end, 10) : UINT64_MAX;
+            if (n == 0 && !strcmp(k, "pids.max"))
+                n = 1;
+            APPEND("(sv)", memk[j][1], "t", n);
+        }
+        if (!strcmp(k, "cpu.weight"))
+            APPEND("(sv)", "CPUWeight", "t", strtoull(v, NULL, 10));
+    }
+    return device_props(m, res, e);
+}
+
+/* ---- jobs ---- */
+
+typedef struct {
+    const char *job;
+    char result[32];
+    bool done;
+} job_wait;
+
+static int on_job_removed(sd_bus_message *m, void *arg, sd_bus_error *err)
+{
+    (void)err;
+    job_wait *w = arg;
+    uint32_t id;
+    const char *path, *unit, *result;
+    if (L.read(m, "uoss", &id, &path, &unit, &result) < 0)
+        return 0;
+    if (w->job && !strcmp(path, w->job)) {
+        snprintf(w->result, sizeof w->result, "%s", result);
+        w->done = true;
+    }
+    return 0;
+}
+
+/* Wait (30 s at most, as runc) for JobRemoved of w->job. */
+static int job_wait_done(sd_bus *b, job_wait *w, const char *unit, capsa_err *e)
+{
+    uint64_t deadline = cg_now_ms() + 30000;
+    while (!w->done) {
+        int r = L.process(b, NULL);
+        if (r < 0)
+            return cerr_set(e, -r, "systemd: waiting for the job of %s: %s", unit, strerror(-r));
+        if (r > 0)
+            continue;
+        uint64_t now = cg_now_ms();
+        if (now >= deadline)
+            return cerr_set(e, ETIMEDOUT, "systemd: timed out waiting for the job of %s", unit);
+        if ((r = L.wait(b, (deadline - now) * 1000)) < 0)
+            return cerr_set(e, -r, "systemd: waiting for the job of %s: %s", unit, strerror(-r));
+    }
+    return 0;
+}
+
+/* Call Manager.method(unit, "replace") and wait for its job. *result = the job's result. */
+static int unit_job(sd_bus *b, const char *method, const char *unit, char *result, size_t rn,
+                    sd_bus_error *err)
+{
+    job_wait w = {0};
+    sd_bus_slot *slot = NULL;
+    sd_bus_message *reply = NULL;
+    int r = L.match_signal(b, &slot, SD_DEST, SD_PATH, SD_MGR, "JobRemoved", on_job_removed, &w);
+    if (r < 0)
+        return r;
+    r = L.call_method(b, SD_DEST, SD_PATH, SD_MGR, method, err, &reply, "ss", unit, "replace");
+    if (r >= 0)
+        r = L.read(reply, "o", &w.job);
+    capsa_err e2;
+    if (r >= 0)
+        r = job_wait_done(b, &w, unit, &e2) < 0 ? -e2.code : 0;
+    if (r >= 0)
+        snprintf(result, rn, "%s", w.result);
+    if (reply)
+        L.msg_unref(reply);
+    L.slot_unref(slot);
+    return r;
+}
+
+static void reset_failed(sd_bus *b, const char *unit)
+{
+    sd_bus_error err = SD_BUS_ERROR_NULL;
+    L.call_method(b, SD_DEST, SD_PATH, SD_MGR, "ResetFailedUnit", &err, NULL, "s", unit);
+    L.error_free(&err);
+}
+
+static int start_scope(sd_bus *b, const char *path, pid_t pid, const spec_resources *res,
+                       capsa_err *e)
+{
+    const char *unit = unit_of(path);
+    autofree char *slice = slice_of(path);
+    for (int attempt = 0;; attempt++) {
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        sd_bus_slot *slot = NULL;
+        job_wait w = {0};
+        int r = L.new_call(b, &m, SD_DEST, SD_PATH, SD_MGR, "StartTransientUnit");
+        if (r >= 0)
+            r = L.append(m, "ss", unit, "replace");
+        if (r >= 0)
+            r = L.open(m, 'a', "(sv)");
+        if (r >= 0)
+            r = L.append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s",
+                         "capsa container", "Slice", "s", slice, "Delegate", "b", 1,
+                         "MemoryAccounting", "b", 1, "CPUAccounting", "b", 1, "IOAccounting",
+                         "b", 1, "TasksAccounting", "b", 1, "DefaultDependencies", "b", 0);
+        if (r >= 0)
+            r = L.append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid);
+        if (r >= 0 && resource_props(m, res, e) < 0) {
+            L.msg_unref(m);
+            return -e->code;
+        }
+        if (r >= 0)
+            r = L.close(m);
+        if (r >= 0)
+            r = L.append(m, "a(sa(sv))", 0);
+        if (r >= 0)
+            r = L.match_signal(b, &slot, SD_DEST, SD_PATH, SD_MGR, "JobRemoved", on_job_removed,
+                               &w);
+        if (r >= 0)
+            r = L.call(b, m, 0, &err, &reply);
+        L.msg_unref(m);
+        if (r < 0 && attempt == 0 && L.error_has_name(&err, "org.freedesktop.systemd1.UnitExists")) {
+            /* a failed or dead one left behind: runc resets it and tries once more */
+            L.error_free(&err);
+            L.slot_unref(slot);
+            reset_failed(b, unit);
+            continue;
+        }
+        if (r < 0) {
+            L.slot_unref(slot);
+            return bus_fail(e, r, &err, "start unit", unit);
+        }
+        r = L.read(reply, "o", &w.job);
+        if (r >= 0)
+            r = job_wait_done(b, &w, unit, e);
+        else
+            cerr_set(e, -r, "systemd: start unit %s: bad reply", unit);
+        L.msg_unref(reply);
+        L.slot_unref(slot);
+        if (r < 0)
+            return r;
+        if (strcmp(w.result, "done")) {
+            reset_failed(b, unit);
+            return cerr_set(e, EIO, "systemd: start unit %s: job %s (see journalctl -u %s)",
+                            unit, w.result, unit);
+        }
+        return 0;
+    }
+}
+
+/* Is `unit` one capsa made for `path`? Its object path in *obj. */
+static int our_unit(sd_bus *b, const char *path, char **obj)
+{
+    const char *unit = unit_of(path);
+    sd_bus_error err = SD_BUS_ERROR_NULL;
+    sd_bus_message *reply = NULL;
+    const char *o;
+    *obj = NULL;
+    int r = L.call_method(b, SD_DEST, SD_PATH, SD_MGR, "GetUnit", &err, &reply, "s", unit);
+    L.error_free(&err);
+    if (r < 0)
+        return 0;
+    if (L.read(reply, "o", &o) >= 0)
+        *obj = xstrdup(o);
+    L.msg_unref(reply);
+    if (!*obj)
+        return 0;
+    char *desc = NULL, *cg = NULL;
+    L.get_string(b, SD_DEST, *obj, "org.freedesktop.systemd1.Unit", "Description", NULL, &desc);
+    L.get_string(b, SD_DEST, *obj, "org.freedesktop.systemd1.Scope", "ControlGroup", NULL, &cg);
+    const char *p = path[0] == '/' ? path : NULL;
+    bool ours = desc && !strcmp(desc, "capsa container") &&
+                (!cg || !*cg || (p && !strcmp(cg, p)));
+    free(desc);
+    free(cg);
+    return ours;
+}
+
+int cg_sd_check(const char *path, capsa_err *e)
+{
+    if (!path)
+        return cerr_set(e, EINVAL, "%s", sd_bad_path ? sd_bad_path : "--systemd-cgroup: no cgroup path");
+    if (!unit_of(path))
+        return cerr_set(e, EINVAL, "--systemd-cgroup: cgroup path %s names no .scope unit", path);
+    sd_bus *b;
+    int rr = bus_open(&b, e);
+    if (rr == 0)
+        L.close_unref(b);
+    return rr;
+}
+
+int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err *e)
+{
+    if (!path)
+        return cerr_set(e, EINVAL, "%s", sd_bad_path ? sd_bad_path : "--systemd-cgroup: no cgroup path");
+    if (!unit_of(path))
+        return cerr_set(e, EINVAL, "--systemd-cgroup: cgroup path %s names no .scope unit", path);
+    sd_bus *b;
+    int rr = bus_open(&b, e);
+    if (rr < 0)
+        return rr;
+    rr = start_scope(b, path, pid, r, e);
+    L.close_unref(b);
+    return rr;
+}
+
+int cg_sd_update(const char *path, const spec_resources *res, capsa_err *e)
+{
+    if (!unit_of(path) || !systemd_booted() || geteuid() != 0 || load_lib())
+        return 0;
+    sd_bus *b;
+    if (L.open_system(&b) < 0)
+        return 0;
+    autofree char *obj = NULL;
+    int rr = 0;
+    if (our_unit(b, path, &obj)) {
+        const char *unit = unit_of(path);
+        sd_bus_message *m = NULL;
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        int r = L.new_call(b, &m, SD_DEST, SD_PATH, SD_MGR, "SetUnitProperties");
+        if (r >= 0)
+            r = L.append(m, "sb", unit, 1);
+        if (r >= 0)
+            r = L.open(m, 'a', "(sv)");
+        if (r >= 0 && (rr = resource_props(m, res, e)) < 0) {
+            L.msg_unref(m);
+            L.close_unref(b);
+            return rr;
+        }
+        if (r >= 0)
+            r = L.close(m);
+        if (r >= 0)
+            r = L.call(b, m, 0, &err, NULL);
+        if (m)
+            L.msg_unref(m);
+        if (r < 0)
+            rr = bus_fail(e, r, &err, "set properties of", unit);
+        L.error_free(&err);
+    }
+    L.close_unref(b);
+    return rr;
+}
+
+int cg_sd_stop(const char *path, capsa_err *e)
+{
+    (void)e;
+    if (!unit_of(path) || !systemd_booted() || geteuid() != 0 || load_lib())
+        return 0;
+    sd_bus *b;
+    if (L.open_system(&b) < 0)
+        return 0;
+    autofree char *obj = NULL;
+    if (our_unit(b, path, &obj)) {
+        const char *unit = unit_of(path);
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        char result[32] = "";
+        int r = unit_job(b, "StopUnit", unit, result, sizeof result, &err);
+        L.error_free(&err);
+        (void)r;   /* gone already (NoSuchUnit) is fine; runc only warns too */
+        reset_failed(b, unit);
+    }
+    L.close_unref(b);
+    return 0;
+}
+
+#else /* no <systemd/sd-bus.h> at build time */
+
+int cgroup_systemd_usable(bool user, char **why)
+{
+    (void)user;
+    *why = xstrdup("capsa was built without libsystemd-dev: no systemd driver");
+    return 0;
+}
+bool cgroup_systemd_built(void) { return false; }
+int cg_sd_check(const char *path, capsa_err *e)
+{
+    (void)path;
+    return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", sd_bad_path ? sd_bad_path :
+                    "capsa was built without libsystemd-dev: no systemd driver");
+}
+int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err *e)
+{
+    (void)path; (void)r; (void)pid;
+    return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", sd_bad_path ? sd_bad_path :
+                    "capsa was built without libsystemd-dev: no systemd driver");
+}
+int cg_sd_update(const char *path, const spec_resources *r, capsa_err *e)
+{
+    (void)path; (void)r; (void)e;
+    return 0;
+}
+int cg_sd_stop(const char *path, capsa_err *e)
+{
+    (void)path; (void)any; (void)e;
+    return 0;
+}
+#endif
+
+/* ---- create with a pid not yet known (init cloned into the cgroup) ---- */
+
+/* cgroup_setup(pid 0) in systemd mode: a scope cannot start without a pid, so
+ * the start waits for the init (cgroup_join_v2_pid / cgroup_enter). */
+static struct {
+    char *path;
+    const spec_resources *r;
+} pending;
+
+void cg_sd_set_pending(const char *path, const spec_resources *r)
+{
+    free(pending.path);
+    pending.path = path ? xstrdup(path) : NULL;
+    pending.r = r;
+}
+
+bool cg_sd_pending(const char *path)
+{
+    return pending.path && (!path || !strcmp(pending.path, path));
+}
+
+const spec_resources *cg_sd_take_pending(char **path)
+{
+    *path = pending.path;
+    pending.path = NULL;
+    return pending.r;
+}
