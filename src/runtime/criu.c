@@ -140,12 +140,16 @@ static const char *load_lib(const char *binary, char *lib, size_t n)
     SYM(add_inherit_fd, "add_inherit_fd");
     SYM(add_external, "add_external");
     SYM(join_ns_add, "join_ns_add");
+    SYM(set_orphan_pts_master, "set_orphan_pts_master");
+    SYM(set_notify_cb, "set_notify_cb");
     SYM(dump, "dump");
     SYM(pre_dump, "pre_dump");
     SYM(restore_child, "restore_child");
     SYM(get_version, "get_version");
     SYM(feature_check, "feature_check");
 #undef SYM
+    if (!(*(void **)&crl.get_orphan_pts_master_fd = dlsym(crl.h, "criu_get_orphan_pts_master_fd")))
+        return "libcriu lacks criu_get_orphan_pts_master_fd";
     return NULL;
 }
 

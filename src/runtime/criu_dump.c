@@ -133,7 +133,8 @@ static int dump_dev_mounts(criu_opts *o, pid_t pid, const mountinfo *mi, char **
 {
     for (size_t i = 0; i < mi->n; i++) {
         const mount_entry *m = &mi->v[i];
-        if (!strcmp(m->mnt, "/") || listed_dest(*buf, m->mnt))
+        /* a pty bound on /dev/console is of the container's devpts: CRIU's */
+        if (!strcmp(m->mnt, "/") || !strcmp(m->fstype, "devpts") || listed_dest(*buf, m->mnt))
             continue;
         autofree char *p = xasprintf("/proc/%d/root%s", (int)pid, m->mnt);
         struct stat st;
@@ -342,6 +343,10 @@ int rt_checkpoint(const rt_ctx *c, const char *id, const rt_checkpoint_opts *o, 
     }
     if (o->pre_dump)
         crl.set_track_mem(op, true);
+    /* A terminal's master is outside the container (with the console socket's
+     * receiver): CRIU dumps the slave alone, as runc asks it. */
+    if (s->has_process && s->process.terminal)
+        crl.set_orphan_pts_master(op, true);
     if ((r = fs_write_atomic_at(imgfd, CR_STDIO_FILE, keys, strlen(keys), 0600, e)) < 0 ||
         (r = fs_write_atomic_at(imgfd, CR_MOUNTS_FILE, mounts, strlen(mounts), 0600, e)) < 0)
         goto out;

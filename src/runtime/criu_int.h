@@ -42,6 +42,9 @@ typedef struct {
     int (*add_inherit_fd)(criu_opts *, int, const char *);
     int (*add_external)(criu_opts *, const char *);
     int (*join_ns_add)(criu_opts *, const char *, const char *, const char *);
+    void (*set_orphan_pts_master)(criu_opts *, bool);
+    void (*set_notify_cb)(criu_opts *, int (*)(char *, void *));
+    int (*get_orphan_pts_master_fd)(void);   /* criu_get_orphan_pts_master_fd (global) */
     int (*dump)(criu_opts *);
     int (*pre_dump)(criu_opts *);
     int (*restore_child)(criu_opts *);
@@ -77,7 +80,7 @@ int cr_open_dir(const char *path, bool create, int *fd, capsa_err *e);
  * ("--external net[INODE]:extRootNetNS" at dump; at restore the namespace the
  * restore bundle names is handed to CRIU as an inherited fd with that key); a
  * joined uts, ipc or time namespace is joined again at restore (CRIU's join-ns).
- * Joined mount, user and cgroup namespaces, and terminals, are refused. */
+ * Joined mount, user and cgroup namespaces are refused. */
 
 /* Refuse what cannot be checkpointed or restored (one line naming it). */
 int cr_spec_check(const spec *s, capsa_err *e);

@@ -45,9 +45,6 @@ static bool joined(const spec *s, int t)
 
 int cr_spec_check(const spec *s, capsa_err *e)
 {
-    if (s->has_process && s->process.terminal)
-        return cerr_set(e, ENOTSUP, "process.terminal: a container with a terminal cannot be "
-                                    "checkpointed or restored by capsa yet");
     for (int t = 0; t < NS__COUNT; t++)
         if (joined(s, t) && !NS[t].criu)
             return cerr_set(e, ENOTSUP, "linux.namespaces: the %s namespace is joined from %s; "

@@ -295,6 +295,28 @@ static int userns_images(int imgfd, int *fd, capsa_err *e)
     return 0;
 }
 
+/* A terminal: CRIU makes a new pty pair for the restored slave (its
+ * orphan-pts-master option, as runc) and hands the master to capsa in the
+ * "orphan-pts-master" notification; it goes to --console-socket as create sends
+ * it. A failure here fails the restore. */
+static const char *g_console;
+static capsa_err g_console_err;
+
+static int on_notify(char *action, void *arg)
+{
+    (void)arg;
+    if (strcmp(action, "orphan-pts-master"))
+        return 0;
+    int fd = crl.get_orphan_pts_master_fd();
+    if (fd < 0) {
+        cerr_set(&g_console_err, EIO, "criu sent no terminal master");
+        return -1;
+    }
+    int r = rt_send_console(g_console, fd, &g_console_err);
+    close(fd);
+    return r < 0 ? -1 : 0;
+}
+
 /* The cgroup (made here, with the config's limits) and CRIU's restore into it;
  * *pid is the restored init, a child of this process. */
 static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int dirfd,
@@ -341,8 +363,16 @@ static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int
         crl.set_ext_unix_sk(op, o->ext_unix_sk);
         crl.set_shell_job(op, o->shell_job);
         crl.set_file_locks(op, o->file_locks);
+        if (s->process.terminal) {
+            g_console = o->console_socket;
+            g_console_err = (capsa_err){0};
+            crl.set_orphan_pts_master(op, true);
+            crl.set_notify_cb(op, on_notify);
+        }
         int k = crl.restore_child(op);
-        if (k <= 0)
+        if (k <= 0 && g_console_err.code)
+            r = cerr_set(e, g_console_err.code, "%s", g_console_err.msg);
+        else if (k <= 0)
             r = cr_failed(k, "restore", work, workfd, "restore.log", e);
         else
             *pid = k;
@@ -382,7 +412,12 @@ int rt_restore(const rt_ctx *c, const char *id, const rt_restore_opts *o, int *s
     spec *s = NULL;
     if ((r = spec_load(cfg, &s, e)) < 0)
         return r;
-    if ((r = spec_validate(s, e)) < 0 || (r = cr_spec_check(s, e)) < 0) {
+    if (s->has_process && s->process.terminal && !o->console_socket)
+        r = cerr_set(e, EINVAL, "process.terminal needs --console-socket to restore (the "
+                                "restored terminal's new master is sent there)");
+    else if (!(s->has_process && s->process.terminal) && o->console_socket)
+        r = cerr_set(e, EINVAL, "--console-socket: config.json has no process.terminal");
+    if (r < 0 || (r = spec_validate(s, e)) < 0 || (r = cr_spec_check(s, e)) < 0) {
         spec_free(s);
         return r;
     }
