@@ -298,9 +298,11 @@ static int userns_images(int imgfd, int *fd, capsa_err *e)
 /* A terminal: CRIU makes a new pty pair for the restored slave (its
  * orphan-pts-master option, as runc) and hands the master to capsa in the
  * "orphan-pts-master" notification; it goes to --console-socket as create sends
- * it. A failure here fails the restore. */
+ * it, or, in a foreground restore without one, is kept (g_master) for rt_wait to
+ * proxy, as runc does. A failure here fails the restore. */
 static const char *g_console;
 static capsa_err g_console_err;
+static int g_master = -1;
 
 static int on_notify(char *action, void *arg)
 {
@@ -312,7 +314,11 @@ static int on_notify(char *action, void *arg)
         cerr_set(&g_console_err, EIO, "criu sent no terminal master");
         return -1;
     }
-    int r = rt_send_console(g_console, fd, &g_console_err);
+    int r = 0;
+    if (g_console)
+        r = rt_send_console(g_console, fd, &g_console_err);
+    else if (g_master < 0 && (g_master = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+        r = cerr_sys(&g_console_err, errno, "keep the terminal master");
     close(fd);
     return r < 0 ? -1 : 0;
 }
@@ -412,9 +418,9 @@ int rt_restore(const rt_ctx *c, const char *id, const rt_restore_opts *o, int *s
     spec *s = NULL;
     if ((r = spec_load(cfg, &s, e)) < 0)
         return r;
-    if (s->has_process && s->process.terminal && !o->console_socket)
-        r = cerr_set(e, EINVAL, "process.terminal needs --console-socket to restore (the "
-                                "restored terminal's new master is sent there)");
+    if (s->has_process && s->process.terminal && !o->console_socket && o->detach)
+        r = cerr_set(e, EINVAL, "process.terminal needs --console-socket to restore detached "
+                                "(the restored terminal's new master is sent there)");
     else if (!(s->has_process && s->process.terminal) && o->console_socket)
         r = cerr_set(e, EINVAL, "--console-socket: config.json has no process.terminal");
     if (r < 0 || (r = spec_validate(s, e)) < 0 || (r = cr_spec_check(s, e)) < 0) {
@@ -455,6 +461,12 @@ int rt_restore(const rt_ctx *c, const char *id, const rt_restore_opts *o, int *s
     if (pid > 0 && r < 0)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
+    int master = g_master;
+    g_master = -1;
+    if (master >= 0 && (r < 0 || o->detach)) {
+        close(master);
+        master = -1;
+    }
     if (dirfd >= 0)
         close(dirfd);
     free(st.created);
@@ -464,7 +476,9 @@ int rt_restore(const rt_ctx *c, const char *id, const rt_restore_opts *o, int *s
         return r;
     /* Foreground, as runc restore: wait for init, then delete the container. */
     rt_block_signals();
-    r = rt_wait(pid, -1, status, e);
+    r = rt_wait(pid, master, status, e);
+    if (master >= 0)
+        close(master);
     capsa_err ignore;
     int d = rt_delete(c, id, true, r < 0 ? &ignore : e);
     return r < 0 ? r : d;

@@ -668,7 +668,7 @@ def test_terminal_roundtrip(cr, userns):
         r = cr.capsa("checkpoint", "--image-path", img, b.id)
         assert r.returncode == 0, r.stderr
         assert cr.capsa("state", b.id).returncode != 0
-        # a restore without a console socket: one line, nothing made
+        # a detached restore without a console socket: one line, nothing made
         r = _quiet(cr, "restore", "-d", "--image-path", img, "-b", b.path, b.id)
         assert r.returncode == 1 and "needs --console-socket" in r.stderr, r.stderr
         assert r.stderr.count("\n") == 1
@@ -694,6 +694,40 @@ def test_terminal_roundtrip(cr, userns):
     finally:
         r1.close()
         r2.close()
+
+
+def test_terminal_foreground_restore(cr):
+    """A foreground restore without --console-socket keeps the new master and
+    proxies it to its own stdin/stdout (as runc and capsa run do); its exit status
+    is the container's."""
+    b = cr.bundle(args=["sh", "-c", ECHO], tweak=lambda c: c["process"].update(terminal=True))
+    r1 = _Receiver(os.path.join(cr.tmp, "console1.sock"))
+    try:
+        p = cr.popen("create", "--console-socket", r1.path, "--bundle", b.path, b.id)
+        r1.accept()
+        assert p.wait(timeout=30) == 0, p.stderr.read()
+        cr.start(b.id)
+        r1.expect("ready")
+        img = os.path.join(cr.tmp, "img")
+        r = cr.capsa("checkpoint", "--image-path", img, b.id)
+        assert r.returncode == 0, r.stderr
+    finally:
+        r1.close()
+    p = subprocess.Popen([CAPSA, "--root", cr.root, "restore", "--image-path", img, "-b",
+                          b.path, b.id], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    cr.popens.append(p)
+    p.stdin.write(b"three\n")
+    p.stdin.flush()
+    out = b""
+    while b"got:three" not in out:
+        chunk = os.read(p.stdout.fileno(), 4096)
+        assert chunk, (out, p.stderr.read())
+        out += chunk
+    assert cr.capsa("kill", b.id, "KILL").returncode == 0
+    assert p.wait(timeout=30) == 128 + 9, p.stderr.read()
+    assert cr.capsa("state", b.id).returncode != 0   # deleted, as runc restore does
+    cr.assert_nothing_created(b.id, b)
 
 
 def _tty_cycle(cr, argv, b, tag):
