@@ -1,9 +1,15 @@
 /* The part of the CRIU module (criu.h) that finds CRIU and loads libcriu, and
  * the helpers dump (criu_dump.c) and restore (criu_restore.c) share; joined
  * namespaces are criu_ns.c's. What makes a capsa container restorable:
- * - its namespaces, mounts, tmpfs contents, seccomp filter, capabilities,
- *   no_new_privs, rlimits and memory are CRIU's (the images); namespaces joined
- *   by path are external or joined again (criu_ns.c, as runc);
+ * - its namespaces (a user namespace with its mappings, a time namespace with
+ *   its offsets kept continuous), mounts, tmpfs contents, seccomp filter,
+ *   capabilities, no_new_privs, rlimits and memory are CRIU's (the images);
+ *   namespaces joined by path are external or joined again (criu_ns.c, as runc);
+ * - device nodes bound from the host (in a user namespace) are external mounts,
+ *   re-bound from the host's node; a restore into a user namespace gives CRIU a
+ *   0711 directory of links to the images (criu_restore.c);
+ * - a terminal: the slave is dumped alone (orphan-pts-master); at restore CRIU's
+ *   new master goes to --console-socket, or is proxied in the foreground;
  * - the root filesystem and every bind mount from the host are "external"
  *   mounts: at dump they are named by their destination, at restore each is
  *   bound from the (new) bundle's rootfs and mount sources, as runc does; so are

@@ -231,12 +231,18 @@ static int make_mountpoints(const spec *s, const char *rootfs, const char *bundl
     return 0;
 }
 
-#define CR_USERNS_DIR ".capsa-userns-images"
+/* One per restoring capsa: two restores from one image dir do not meet. */
+static const char *userns_dir(void)
+{
+    static char name[48];
+    snprintf(name, sizeof name, ".capsa-userns-images-%d", (int)getpid());
+    return name;
+}
 
 /* Remove the directory userns_images() makes, with its links. */
 static void unlink_userns_images(int imgfd)
 {
-    int dfd = openat(imgfd, CR_USERNS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int dfd = openat(imgfd, userns_dir(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0)
         return;
     DIR *d = fdopendir(dfd);
@@ -247,7 +253,7 @@ static void unlink_userns_images(int imgfd)
         closedir(d);
     else
         close(dfd);
-    unlinkat(imgfd, CR_USERNS_DIR, AT_REMOVEDIR);
+    unlinkat(imgfd, userns_dir(), AT_REMOVEDIR);
 }
 
 /* With a user namespace, CRIU opens some images from inside it (as the
@@ -265,14 +271,14 @@ static int userns_images(int imgfd, int *fd, capsa_err *e)
         return cerr_sys(e, errno, "image path");
     if ((st.st_mode & S_IXOTH))
         return 0;
-    unlink_userns_images(imgfd);
-    if (mkdirat(imgfd, CR_USERNS_DIR, 0711) < 0)
+    unlink_userns_images(imgfd);   /* a left-over of a killed capsa with our pid */
+    if (mkdirat(imgfd, userns_dir(), 0711) < 0)
         return cerr_sys(e, errno, "image path: make %s for a user namespace restore",
-                        CR_USERNS_DIR);
-    int dfd = openat(imgfd, CR_USERNS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        userns_dir());
+    int dfd = openat(imgfd, userns_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int r = 0;
     if (dfd < 0 || fchmod(dfd, 0711) < 0)
-        r = cerr_sys(e, errno, "image path: %s", CR_USERNS_DIR);
+        r = cerr_sys(e, errno, "image path: %s", userns_dir());
     DIR *d = r == 0 ? fdopendir(dup(imgfd)) : NULL;
     if (r == 0 && !d)
         r = cerr_sys(e, errno, "image path");
@@ -281,7 +287,7 @@ static int userns_images(int imgfd, int *fd, capsa_err *e)
             continue;
         if (linkat(imgfd, de->d_name, dfd, de->d_name, 0) < 0)
             r = cerr_sys(e, errno, "image path: link %s into %s (a user namespace restore "
-                         "needs a writable image dir)", de->d_name, CR_USERNS_DIR);
+                         "needs a writable image dir)", de->d_name, userns_dir());
     }
     if (d)
         closedir(d);
