@@ -498,8 +498,7 @@ def test_user_namespace_roundtrip(cr):
     before_ids, before_host = _ids_inside(cr, b.id), _host_ids(pid)
     assert before_ids[:2] == [["0"], ["0"]] and before_ids[2] == ["0", "100000", "65536"]
     assert before_host == [["100000"] * 4] * 2
-    userns = os.readlink(f"/proc/{pid}/ns/user")
-    assert userns != os.readlink("/proc/self/ns/user")
+    assert os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
     img = os.path.join(cr.tmp, "img")
     r = cr.capsa("checkpoint", "--image-path", img, b.id)
     assert r.returncode == 0, r.stderr
@@ -510,7 +509,8 @@ def test_user_namespace_roundtrip(cr):
     _advancing(cr, b.id, c0)
     assert _ids_inside(cr, b.id) == before_ids
     assert _host_ids(npid) == before_host
-    assert os.readlink(f"/proc/{npid}/ns/user") not in (userns, os.readlink("/proc/self/ns/user"))
+    # (not compared with the old one's: a freed namespace's inode number is reused)
+    assert os.readlink(f"/proc/{npid}/ns/user") != os.readlink("/proc/self/ns/user")
     assert _limits_of(npid) == (str(64 << 20), "50")
     # the image dir is as it was (0700, no directory of links left)
     assert oct(os.stat(img).st_mode & 0o777) == "0o700"
@@ -561,14 +561,15 @@ def test_time_namespace_offsets_roundtrip(cr):
     on from their values at the dump), so the offsets after a quick round trip lie
     between the config's minus the host time between dump and restore, and the
     config's. exec joins the restored namespace. (runc 1.1.5 has no time namespace.)"""
+    if not os.path.exists("/proc/self/ns/time"):
+        pytest.skip("SKIPPED: this kernel has no time namespaces")
     b = cr.bundle(args=_workload(cr), tweak=_timens)
     _start(cr, b)
     _advancing(cr, b.id, 2)
     pid = _pid(cr, b.id)
     want = {k: (v["secs"], v["nanosecs"]) for k, v in TIME_OFFSETS.items()}
     assert _offsets(pid) == want
-    timens = os.readlink(f"/proc/{pid}/ns/time")
-    assert timens != os.readlink("/proc/self/ns/time")
+    assert os.readlink(f"/proc/{pid}/ns/time") != os.readlink("/proc/self/ns/time")
     img = os.path.join(cr.tmp, "img")
     t0 = {"monotonic": time.clock_gettime_ns(time.CLOCK_MONOTONIC),
           "boottime": time.clock_gettime_ns(time.CLOCK_BOOTTIME)}
@@ -584,7 +585,7 @@ def test_time_namespace_offsets_roundtrip(cr):
         assert _ns(want[clock]) - (t1[clock] - t0[clock]) <= _ns(got[clock]) <= \
             _ns(want[clock]), (clock, got, want)
     ns_now = os.readlink(f"/proc/{npid}/ns/time")
-    assert ns_now not in (timens, os.readlink("/proc/self/ns/time"))
+    assert ns_now != os.readlink("/proc/self/ns/time")   # (inode numbers are reused)
     before = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
     r = cr.capsa("exec", b.id, "sh", "-c", "cat /proc/uptime; readlink /proc/self/ns/time",
                  check=True)
