@@ -171,6 +171,14 @@ def test_roundtrip_keeps_limits_tree_and_counter(cr):
     assert r.returncode == 0, r.stderr
     st = cr.state(b.id)
     assert st["status"] == "running" and st["bundle"] == b.path
+    if os.path.exists("/proc/self/ns/time"):
+        # CRIU restores into a new time namespace even without one in config.json,
+        # its offsets minus the time spent checkpointed (docs/checkpoint.md); exec
+        # joins it
+        assert os.readlink(f"/proc/{st['pid']}/ns/time") != os.readlink("/proc/self/ns/time")
+        assert all(_ns(v) <= 0 for v in _offsets(st["pid"]).values())
+        r = cr.capsa("exec", b.id, "readlink", "/proc/self/ns/time", check=True)
+        assert r.stdout.strip() == os.readlink(f"/proc/{st['pid']}/ns/time")
     c0 = _counter(cr, b.id)
     _advancing(cr, b.id, c0)
     pid = st["pid"]
