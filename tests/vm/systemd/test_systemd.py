@@ -1,0 +1,207 @@
+"""The systemd cgroup driver (--systemd-cgroup) on a host whose PID 1 is systemd: the
+guest of tests/vm/systemd/run.py (`make vm-systemd`).
+
+A container's cgroup is the transient scope prefix-name.scope of cgroupsPath
+"slice:prefix:name": its limits are unit properties (systemctl show) and cgroup files;
+update changes both; pause freezes it; delete leaves no unit, scope or cgroup, also after a
+killed create. runc runs the same checks where it is installed (the anchor).
+
+Outside that guest (no systemd as PID 1) every test is skipped with one line.
+"""
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+CAPSA = os.environ.get("CAPSA", os.path.join(CHECKOUT, "build", "capsa"))
+RUNC = shutil.which("runc")
+MIB = 1 << 20
+CG = "/sys/fs/cgroup"
+_ids = itertools.count(1)
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("CAPSA_VM_GUEST") != "1" or not os.path.isdir("/run/systemd/system"),
+    reason="runs in the systemd guest (tests/vm/systemd/run.py, make vm-systemd)")
+
+RUNTIMES = [pytest.param(CAPSA, id="capsa"),
+            pytest.param(RUNC, id="runc", marks=pytest.mark.skipif(
+                not RUNC, reason="runc not installed: no comparison"))]
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def rt(binary, root, *args, check=True, timeout=60, env=None):
+    # Output through files: a created container inherits them, and would hold a pipe open.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.run([binary, "--root", root, "--systemd-cgroup", *args], stdout=out,
+                           stderr=err, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
+        out.seek(0)
+        err.seek(0)
+        r = subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
+    if check:
+        assert r.returncode == 0, f"{binary} {' '.join(args)} exited {r.returncode}: {r.stderr}"
+    return r
+
+
+def show(unit, *props):
+    r = subprocess.run(["systemctl", "show", unit, *[f"--property={p}" for p in props]],
+                       capture_output=True, text=True, check=True)
+    return dict(l.split("=", 1) for l in r.stdout.splitlines() if "=" in l)
+
+
+def unit_state(unit):
+    """LoadState/ActiveState: ("not-found", "inactive") once systemd forgot it."""
+    s = show(unit, "LoadState", "ActiveState")
+    return s.get("LoadState"), s.get("ActiveState")
+
+
+@pytest.fixture(scope="module")
+def rootfs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("template") / "rootfs"
+    subprocess.run([os.path.join(CHECKOUT, "scripts", "mkrootfs.sh"), str(d)], check=True)
+    return d
+
+
+@pytest.fixture
+def ctr(tmp_path, rootfs):
+    """configure(args, cgroups_path, resources) -> bundle; root; id. Deletes it after."""
+    b = tmp_path / "bundle"
+    b.mkdir()
+    subprocess.run(["cp", "-a", str(rootfs), str(b / "rootfs")], check=True)
+    subprocess.run([CAPSA, "spec", "--bundle", str(b)], check=True)
+    root = str(tmp_path / "state")
+    cid = f"sd{os.getpid()}x{next(_ids)}"
+    made = []
+
+    def configure(args, cgroups_path, resources=None):
+        cfg = json.loads((b / "config.json").read_text())
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = args
+        cfg["linux"]["cgroupsPath"] = cgroups_path
+        cfg["linux"].setdefault("resources", {}).update(resources or {})
+        (b / "config.json").write_text(json.dumps(cfg, indent=2))
+        return str(b)
+
+    yield configure, root, cid, made
+    for binary in made:
+        rt(binary, root, "delete", "--force", cid, check=False)
+
+
+LIMITS = {"memory": {"limit": 64 * MIB}, "pids": {"limit": 50},
+          "cpu": {"quota": 50000, "period": 100000, "shares": 1024}}
+
+
+@pytest.mark.parametrize("binary", RUNTIMES)
+def test_scope_with_limits_update_pause_delete(ctr, binary):
+    configure, root, cid, made = ctr
+    made.append(binary)
+    unit = f"libpod-{cid}.scope"
+    bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}", LIMITS)
+    rt(binary, root, "create", "--bundle", bundle, cid)
+    pid = json.loads(rt(binary, root, "state", cid).stdout)["pid"]
+    cg = f"{CG}/machine.slice/{unit}"
+    assert _read(f"/proc/{pid}/cgroup") == f"0::/machine.slice/{unit}"
+    props = show(unit, "ActiveState", "Slice", "Delegate", "MemoryMax", "TasksMax",
+                 "CPUQuotaPerSecUSec", "CPUWeight", "ControlGroup")
+    assert props["ActiveState"] == "active" and props["Slice"] == "machine.slice", props
+    assert props["Delegate"] == "yes" and props["ControlGroup"] == f"/machine.slice/{unit}"
+    assert (props["MemoryMax"], props["TasksMax"], props["CPUQuotaPerSecUSec"]) == \
+        (str(64 * MIB), "50", "500ms"), props
+    assert props["CPUWeight"] == "39", props    # shares 1024 -> weight 39 (runc's formula)
+    got = {f: _read(f"{cg}/{f}") for f in ("memory.max", "pids.max", "cpu.max", "cpu.weight")}
+    assert got == {"memory.max": str(64 * MIB), "pids.max": "50", "cpu.max": "50000 100000",
+                   "cpu.weight": "39"}, got
+
+    rt(binary, root, "update", "--memory", str(128 * MIB), "--pids-limit", "70", cid)
+    props = show(unit, "MemoryMax", "TasksMax")
+    assert props == {"MemoryMax": str(128 * MIB), "TasksMax": "70"}, props
+    assert (_read(f"{cg}/memory.max"), _read(f"{cg}/pids.max")) == (str(128 * MIB), "70")
+
+    rt(binary, root, "start", cid)
+    rt(binary, root, "pause", cid)
+    assert _read(f"{cg}/cgroup.freeze") == "1"
+    assert json.loads(rt(binary, root, "state", cid).stdout)["status"] == "paused"
+    rt(binary, root, "resume", cid)
+    assert _read(f"{cg}/cgroup.freeze") == "0"
+
+    rt(binary, root, "delete", "--force", cid)
+    assert unit_state(unit) == ("not-found", "inactive")
+    assert not os.path.exists(cg), f"delete left {cg}"
+    assert not os.path.exists(os.path.join(root, cid))
+
+
+def test_nested_slice_and_default_path(ctr):
+    configure, root, cid, made = ctr
+    made.append(CAPSA)
+    # containerd with SystemdCgroup = true (kubelet's pod slice, made by systemd here)
+    bundle = configure(["sleep", "1000"], f"kubepods-burstable-pod12_ab.slice:cri-containerd:{cid}",
+                       {"pids": {"limit": 20}})
+    rt(CAPSA, root, "run", "-d", "--bundle", bundle, cid)
+    pid = json.loads(rt(CAPSA, root, "state", cid).stdout)["pid"]
+    want = (f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_ab.slice/"
+            f"cri-containerd-{cid}.scope")
+    assert _read(f"/proc/{pid}/cgroup") == "0::" + want
+    assert _read(f"{CG}{want}/pids.max") == "20"
+    rt(CAPSA, root, "delete", "--force", cid)
+    assert unit_state(f"cri-containerd-{cid}.scope") == ("not-found", "inactive")
+    assert not os.path.exists(CG + want)
+    # no cgroupsPath: system.slice:capsa:<id>, as runc's system.slice:runc:<id>
+    bundle = configure(["sleep", "1000"], "")
+    rt(CAPSA, root, "run", "-d", "--bundle", bundle, cid)
+    pid = json.loads(rt(CAPSA, root, "state", cid).stdout)["pid"]
+    assert _read(f"/proc/{pid}/cgroup") == f"0::/system.slice/capsa-{cid}.scope"
+    rt(CAPSA, root, "delete", "--force", cid)
+    assert unit_state(f"capsa-{cid}.scope") == ("not-found", "inactive")
+
+
+def test_bad_cgroups_path_is_one_line_and_leaves_nothing(ctr):
+    configure, root, cid, made = ctr
+    for path, word in (("/machine.slice/x", "slice:prefix:name"),
+                       ("bad--name.slice:p:x", "slice name")):
+        bundle = configure(["true"], path)
+        r = rt(CAPSA, root, "create", "--bundle", bundle, cid, check=False)
+        assert r.returncode != 0 and word in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not os.path.exists(os.path.join(root, cid))
+
+
+@pytest.mark.parametrize("stage", ["namespaces", "created"])
+def test_killed_create_is_cleaned_by_delete_force(ctr, stage):
+    """SIGKILL of `create` at a fault point. At "namespaces" the init dies with it (its
+    parent-death signal), the scope empties and systemd drops it by itself; at "created"
+    the init lives on in its scope, which only delete --force removes."""
+    configure, root, cid, made = ctr
+    made.append(CAPSA)
+    unit = f"libpod-{cid}.scope"
+    bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}", LIMITS)
+    env = dict(os.environ, CAPSA_FAULT=stage)
+    with tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen([CAPSA, "--root", root, "--systemd-cgroup", "create", "--bundle",
+                              bundle, cid], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=err, env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while f"fault: stopped at {stage}" not in (err.seek(0) or err.read()):
+                assert p.poll() is None, f"create ended first: {err.read()}"
+                assert time.monotonic() < deadline, "create never reached the fault point"
+                time.sleep(0.1)
+        finally:
+            p.send_signal(signal.SIGKILL)   # the runtime dies; its init stays in the scope
+            p.wait()
+    if stage == "created":
+        assert unit_state(unit) == ("loaded", "active")
+    rt(CAPSA, root, "delete", "--force", cid)
+    assert unit_state(unit) == ("not-found", "inactive")
+    assert not os.path.exists(f"{CG}/machine.slice/{unit}")
+    assert not os.path.exists(os.path.join(root, cid))
