@@ -36,6 +36,9 @@ golang-go containernetworking-plugins"
 # libmicrohttpd-dev: capsa exporter's HTTP server. prometheus (19 MB, about 10 s to install):
 # tests/integration/test_exporter.py scrapes the exporter with a real Prometheus.
 PKGS="$PKGS libmicrohttpd-dev prometheus"
+# libsystemd-dev: sd-bus's headers for the systemd cgroup driver (src/cgroup/systemd.c;
+# libsystemd0 itself is loaded at run time, only when --systemd-cgroup is used).
+PKGS="$PKGS libsystemd-dev"
 # docker.io: tests/clients/test_docker.py (a private dockerd the test starts itself).
 # clang + libclang-rt (libFuzzer, only a recommends of clang) + llvm (llvm-symbolizer):
 # make fuzz. valgrind: make valgrind.
@@ -43,6 +46,9 @@ PKGS="$PKGS libmicrohttpd-dev prometheus"
 # `deps.sh --no-vm` (make demo) leaves them out.
 if [ "${1:-}" != "--no-vm" ] && [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
     PKGS="$PKGS qemu-system-x86 linux-image-amd64"
+    # tests/vm/systemd: the guest boots the host's systemd as PID 1 with a D-Bus system
+    # bus (installing them starts nothing on a host that does not run systemd).
+    PKGS="$PKGS systemd dbus"
 fi
 # `deps.sh --bench` (make bench): the runtimes capsa is measured against.
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS crun runc time"

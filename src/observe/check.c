@@ -229,6 +229,16 @@ static void check_cgroups(obs_report *r, json_t *host)
                 "boot with systemd.unified_cgroup_hierarchy=1 and delegate a cgroup v2 subtree",
                 "cgroup v1 controllers are not delegated to unprivileged users: rootless "
                 "containers get no limits");
+    /* the systemd cgroup driver (--systemd-cgroup, what podman/containerd/kubelet use
+     * on systemd hosts): usable here, or why not. Not a failure: cgroupfs works. */
+    char *sd_why = NULL;
+    if (cgroup_systemd_usable(geteuid() != 0, &sd_why))
+        obs_add(r, OBS_PASS, "cgroups", "cgroup.systemd", NULL,
+                "--systemd-cgroup can be used: systemd answers on the system bus");
+    else
+        obs_add(r, OBS_SKIP, "cgroups", "cgroup.systemd", "use the default cgroupfs driver",
+                "--systemd-cgroup cannot be used here: %s", sd_why);
+    free(sd_why);
     struct stat st;
     if (stat("/proc/pressure/cpu", &st) == 0)
         obs_add(r, OBS_PASS, "cgroups", "cgroup.psi", NULL, "pressure stall information available");
