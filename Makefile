@@ -91,8 +91,9 @@ clients: $(BIN)
 vm: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) tests/vm/run.py $(VM_ARGS)
 
-# The systemd cgroup driver in a guest whose PID 1 is systemd (tests/vm/systemd, ~1.5 min
-# under TCG): capsa --systemd-cgroup and runc side by side. Not in `make check` yet.
+# The systemd cgroup driver in a guest whose PID 1 is systemd (tests/vm/systemd, 1-1.7 min
+# under TCG): capsa --systemd-cgroup and runc side by side. In `make check` (passed 3 runs
+# in a row: 100, 62, 82 s).
 vm-systemd: $(BIN)
 	CAPSA=$(abspath $(BIN)) $(PYTHON) tests/vm/systemd/run.py $(VM_ARGS)
 
@@ -113,6 +114,7 @@ else
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-quick
 	@$(MAKE) --no-print-directory vm
+	@$(MAKE) --no-print-directory vm-systemd
 	@$(MAKE) --no-print-directory security
 	@$(MAKE) --no-print-directory clients
 	@$(MAKE) --no-print-directory cri
