@@ -110,8 +110,13 @@ def _limits(cfg):
 
 
 def _counter(ctx, cid):
-    r = ctx.capsa("exec", cid, "cat", "/dev/shm/c", check=True)
-    return int(r.stdout.strip())
+    # `echo $i > /dev/shm/c` truncates before it writes: a read in between sees an
+    # empty file, so read again
+    for _ in range(20):
+        r = ctx.capsa("exec", cid, "cat", "/dev/shm/c", check=True)
+        if r.stdout.strip():
+            return int(r.stdout.strip())
+    raise AssertionError(f"{cid}: /dev/shm/c stays empty")
 
 
 def _cgroup_file(pid, ctrl, v1file, v2file):

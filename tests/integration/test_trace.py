@@ -8,7 +8,7 @@ from capsatest import CAPSA
 LINE = re.compile(r"^capsa: trace \+ *([0-9.]+) ms  \[pid (\d+)\] (.+)$")
 # (the cgroup is made before init when init is cloned in one go, as here)
 PHASES = ["main", "parse config.json", "state dir", "cgroup", "seccomp filter", "namespaces",
-          "init forked", "mounts", "process (rlimits, user, caps, seccomp)", "created",
+          "init forked", "mounts", "process (rlimits, user, caps)", "created",
           "started", "exited", "deleted"]
 
 
