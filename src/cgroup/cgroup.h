@@ -97,6 +97,10 @@ int cgroup_destroy(const char *path, const char *made, capsa_err *e);
  * capsa made: described "capsa container"), with or without the flag. */
 void cgroup_set_systemd(bool on);
 bool cgroup_systemd(void);
+/* The container's annotations (kept, not copied; until the create ends): the
+ * org.systemd.property.NAME ones become properties of the scope it starts, as
+ * runc's. The runtime calls it before cgroup_setup. */
+void cgroup_set_systemd_annotations(const spec_map *ann);
 /* false in the static build (and where libsystemd-dev was missing at build). */
 bool cgroup_systemd_built(void);
 /* 1 if the driver can be used here (rootful, user = false; rootless: user),

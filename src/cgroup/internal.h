@@ -176,6 +176,38 @@ int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err 
 int cg_sd_update(const char *path, const spec_resources *r, capsa_err *e);
 /* StopUnit + ResetFailedUnit of path's scope if capsa made it (else nothing). */
 int cg_sd_stop(const char *path, capsa_err *e);
+/* Why the last cg_sd_path_for refused its cgroupsPath (NULL: it did not). */
+const char *cg_sd_bad_path(void);
+
+/* Unit properties as a plain list (systemd_props.c), marshalled by systemd.c.
+ * type: 't' u64, 'x' i64, 'u' u32, 'i' i32, 'd' double, 'b' bool, 's' string,
+ * 'y' byte array (AllowedCPUs masks), 'D' DeviceAllow a(ss) from pairs. */
+typedef struct {
+    char name[64];
+    char type;
+    uint64_t u;
+    int64_t i;
+    double d;
+    bool b;
+    char *s;
+    uint8_t *bytes;
+    size_t nbytes;
+    char **pairs;        /* 'D': path, access, path, access, ... */
+    size_t npairs;
+} cg_sd_prop;
+typedef struct {
+    cg_sd_prop *v;
+    size_t n;
+} cg_sd_props;
+/* Append the limits r has unit properties for (legacy: systemd drives v1
+ * controllers: MemoryLimit/CPUShares as runc's v1 driver). */
+int cg_sd_resource_props(const spec_resources *r, bool legacy, cg_sd_props *p, capsa_err *e);
+/* Append the org.systemd.property.NAME=VALUE annotations (GVariant text values,
+ * NAMESec -> NAMEUSec in microseconds, as runc). Bad name/value: one-line error. */
+int cg_sd_annotation_props(const spec_map *ann, cg_sd_props *p, capsa_err *e);
+const cg_sd_prop *cg_sd_props_get(const cg_sd_props *p, const char *name);   /* the last */
+void cg_sd_props_free(cg_sd_props *p);
+
 /* A create whose init is not born yet: the scope starts with its pid later. */
 void cg_sd_set_pending(const char *path, const spec_resources *r);
 bool cg_sd_pending(const char *path);   /* NULL: any */

@@ -28,90 +28,13 @@
 #endif
 
 static bool sd_on;
-static char *sd_bad_path;   /* why cg_sd_path_for refused the cgroupsPath */
+static const spec_map *sd_annotations;   /* the container's, for org.systemd.property.* */
 
 void cgroup_set_systemd(bool on) { sd_on = on; }
 bool cgroup_systemd(void) { return sd_on; }
 bool cg_sd_enabled(void) { return sd_on; }
 
-/* ---- cgroupsPath "slice:prefix:name" -> /expanded/slice/prefix-name.scope ---- */
-
-/* systemd's unit name characters (unit-name.c: VALID_CHARS "-_.:\\@" + alnum). */
-static bool unit_chars_ok(const char *s)
-{
-    for (; *s; s++)
-        if (!(( *s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              strchr("-_.:\\@", *s)))
-            return false;
-    return true;
-}
-
-/* "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice"; "-.slice" -> "" (the root). */
-char *cg_sd_expand_slice(const char *slice)
-{
-    size_t n = strlen(slice);
-    if (n < 6 || strcmp(slice + n - 6, ".slice") || strchr(slice, '/') || n > 255 ||
-        !unit_chars_ok(slice))
-        return NULL;
-    if (!strcmp(slice, "-.slice"))
-        return xstrdup("");
-    autofree char *name = cg_strndup(slice, n - 6);
-    size_t len = strlen(name);
-    if (!len || name[0] == '-' || name[len - 1] == '-' || strstr(name, "--"))
-        return NULL;
-    char *out = xmalloc(len * (len + 8) + 16), *p = out;
-    *p = 0;
-    for (size_t i = 0; i <= len; i++)
-        if (i == len || name[i] == '-')
-            p += sprintf(p, "/%.*s.slice", (int)i, name);
-    return out;
-}
-
-char *cg_sd_path_for(const char *cgroups_path, const char *id)
-{
-    free(sd_bad_path);
-    sd_bad_path = NULL;
-    autofree char *slice = NULL, *prefix = NULL, *name = NULL;
-    if (!cgroups_path || !*cgroups_path) {
-        /* runc: parent system.slice, prefix "runc", name the id */
-        slice = xstrdup(geteuid() ? "user.slice" : "system.slice");
-        prefix = xstrdup("capsa");
-        name = xstrdup(id ? id : "");
-    } else {
-        const char *c1 = strchr(cgroups_path, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2 || strchr(c2 + 1, ':')) {
-            sd_bad_path = xasprintf("--systemd-cgroup: linux.cgroupsPath \"%s\" is not of the "
-                                    "form \"slice:prefix:name\"", cgroups_path);
-            return NULL;
-        }
-        slice = cg_strndup(cgroups_path, (size_t)(c1 - cgroups_path));
-        prefix = cg_strndup(c1 + 1, (size_t)(c2 - c1 - 1));
-        name = xstrdup(c2 + 1);
-        if (!*slice) {
-            free(slice);
-            slice = xstrdup(geteuid() ? "user.slice" : "system.slice");
-        }
-    }
-    autofree char *exp = cg_sd_expand_slice(slice);
-    if (!exp) {
-        sd_bad_path = xasprintf("--systemd-cgroup: linux.cgroupsPath: \"%s\" is not a valid "
-                                "systemd slice name", slice);
-        return NULL;
-    }
-    size_t nl = strlen(name);
-    if (nl > 6 && !strcmp(name + nl - 6, ".slice")) {
-        sd_bad_path = xasprintf("--systemd-cgroup: linux.cgroupsPath: a slice (\"%s\") as the "
-                                "container's own unit is not supported, only scopes", name);
-        return NULL;
-    }
-    autofree char *unit = xasprintf("%s-%s.scope", prefix, name);
-    if (!*name || !unit_chars_ok(unit) || strlen(unit) > 255) {
-        sd_bad_path = xasprintf("--systemd-cgroup: linux.cgroupsPath: \"%s\" is not a valid "
-                                "systemd unit name", unit);
-        return NULL;
-    }
-    return xasprintf("%s/%s", exp, unit);
-}
+void cgroup_set_systemd_annotations(const spec_map *ann) { sd_annotations = ann; }
 
 /* The unit a path names: its last component when it is a .scope. */
 static const char *unit_of(const char *path)
@@ -266,146 +189,57 @@ static int bus_fail(capsa_err *e, int r, sd_bus_error *err, const char *what, co
 
 /* ---- properties ---- */
 
-#define APPEND(...) do { if ((r = L.append(m, __VA_ARGS__)) < 0) \
-        return cerr_set(e, -r, "systemd: build the unit properties: %s", strerror(-r)); } while (0)
 
-/* "0-3,7" -> systemd's CPU/NUMA bitmask (byte i bit j = cpu 8i+j). */
-static int append_mask(sd_bus_message *m, const char *prop, const char *list, capsa_err *e)
-{
-    uint8_t mask[1024] = {0};
-    size_t top = 0;
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\n')
-            p++;
-        if (!*p)
-            break;
-        char *end;
-        unsigned long a = strtoul(p, &end, 10), b = a;
-        if (end == p)
-            return cerr_set(e, EINVAL, "%s \"%s\" is not a cpu/node list", prop, list);
-        if (*end == '-') {
-            p = end + 1;
-            b = strtoul(p, &end, 10);
-            if (end == p)
-                return cerr_set(e, EINVAL, "%s \"%s\" is not a cpu/node list", prop, list);
-        }
-        if (b < a || b >= sizeof mask * 8)
-            return cerr_set(e, EINVAL, "%s \"%s\" is out of range", prop, list);
-        for (unsigned long i = a; i <= b; i++)
-            mask[i / 8] |= (uint8_t)(1u << (i % 8));
-        if (b / 8 + 1 > top)
-            top = b / 8 + 1;
-        p = end;
-    }
-    int r;
-    if ((r = L.open(m, 'r', "sv")) < 0 || (r = L.append(m, "s", prop)) < 0 ||
-        (r = L.open(m, 'v', "ay")) < 0 || (r = L.append_array(m, 'y', mask, top)) < 0 ||
-        (r = L.close(m)) < 0 || (r = L.close(m)) < 0)
-        return cerr_set(e, -r, "build %s", prop);
-    return 0;
-}
-
-static uint64_t mem_val(int64_t v) { return v < 0 ? UINT64_MAX : (uint64_t)v; }
-
-/* DevicePolicy/DeviceAllow from the rule list, as far as systemd can say it:
- * a list that starts by denying everything and then allows becomes
- * DevicePolicy=strict + DeviceAllow; anything else is left to the eBPF filter
- * the cgroupfs driver attaches anyway. */
-static int device_props(sd_bus_message *m, const spec_resources *res, capsa_err *e)
-{
-    int r;
-    if (!res->n_devices)
-        return 0;
-    const spec_dev_rule *d = res->devices;
-    bool deny_all = !d[0].allow && (!d[0].type || d[0].type == 'a') && !d[0].has_major &&
-                    !d[0].has_minor;
-    if (!deny_all)
-        return 0;
-    for (size_t i = 1; i < res->n_devices; i++)
-        if (!d[i].allow || !d[i].type || d[i].type == 'a')
-            return 0;
-    APPEND("(sv)", "DevicePolicy", "s", "strict");
-    if ((r = L.open(m, 'r', "sv")) < 0 || (r = L.append(m, "s", "DeviceAllow")) < 0 ||
-        (r = L.open(m, 'v', "a(ss)")) < 0 || (r = L.open(m, 'a', "(ss)")) < 0)
-        return cerr_set(e, -r, "systemd: build DeviceAllow");
-    for (size_t i = 1; i < res->n_devices; i++) {
-        const char *kind = d[i].type == 'b' ? "block" : "char";
-        char node[64];
-        if (d[i].has_major && d[i].major >= 0 && d[i].has_minor && d[i].minor >= 0)
-            snprintf(node, sizeof node, "/dev/%s/%" PRId64 ":%" PRId64, kind, d[i].major,
-                     d[i].minor);
-        else if (!d[i].has_major || d[i].major < 0)
-            snprintf(node, sizeof node, "%s-*", kind);
-        else
-            continue;   /* major with any minor: /proc/devices names; left to eBPF */
-        APPEND("(ss)", node, d[i].access ? d[i].access : "rwm");
-    }
-    if ((r = L.close(m)) < 0 || (r = L.close(m)) < 0 || (r = L.close(m)) < 0)
-        return cerr_set(e, -r, "systemd: build DeviceAllow");
-    return 0;
-}
-
-/* The limits systemd has properties for (v2 names; systemd maps them on v1). */
-static int resource_props(sd_bus_message *m, const spec_resources *res, capsa_err *e)
+/* Marshal the list as (sv) entries of the open a(sv). */
+static int append_props(sd_bus_message *m, const cg_sd_props *p, capsa_err *e)
 {
     int r = 0;
-    if (!res)
-        return 0;
-    const spec_memory *mem = &res->memory;
-    if (mem->has_limit && mem->limit)
-        APPEND("(sv)", "MemoryMax", "t", mem_val(mem->limit));
-    if (mem->has_reservation && mem->reservation)
-        APPEND("(sv)", "MemoryLow", "t", mem_val(mem->reservation));
-    if (mem->has_swap && mem->swap) {
-        char buf[32];
-        capsa_err e2;
-        if (cg_swap_v2(mem->has_limit ? mem->limit : 0, mem->swap, buf, sizeof buf, &e2) == 0 &&
-            *buf)
-            APPEND("(sv)", "MemorySwapMax", "t",
-                   strcmp(buf, "max") ? strtoull(buf, NULL, 10) : UINT64_MAX);
-    }
-    const spec_cpu *c = &res->cpu;
-    if (c->has_shares && c->shares)
-        APPEND("(sv)", "CPUWeight", "t", cg_shares_to_weight(c->shares));
-    if ((c->has_quota && c->quota) || (c->has_period && c->period)) {
-        uint64_t period = c->has_period && c->period ? c->period : 100000;
-        if (c->has_period && c->period)
-            APPEND("(sv)", "CPUQuotaPeriodUSec", "t", period);
-        uint64_t per_sec = UINT64_MAX;
-        if (c->has_quota && c->quota > 0) {
-            /* runc: systemd keeps quota per second in 10 ms steps: round up */
-            per_sec = (uint64_t)c->quota * 1000000 / period;
-            if (per_sec % 10000)
-                per_sec = (per_sec / 10000 + 1) * 10000;
+    for (size_t i = 0; i < p->n; i++) {
+        const cg_sd_prop *q = &p->v[i];
+        switch (q->type) {
+        case 't': r = L.append(m, "(sv)", q->name, "t", q->u); break;
+        case 'x': r = L.append(m, "(sv)", q->name, "x", q->i); break;
+        case 'u': r = L.append(m, "(sv)", q->name, "u", (uint32_t)q->u); break;
+        case 'i': r = L.append(m, "(sv)", q->name, "i", (int32_t)q->i); break;
+        case 'd': r = L.append(m, "(sv)", q->name, "d", q->d); break;
+        case 'b': r = L.append(m, "(sv)", q->name, "b", (int)q->b); break;
+        case 's': r = L.append(m, "(sv)", q->name, "s", q->s); break;
+        case 'y':
+            if ((r = L.open(m, 'r', "sv")) >= 0 && (r = L.append(m, "s", q->name)) >= 0 &&
+                (r = L.open(m, 'v', "ay")) >= 0 &&
+                (r = L.append_array(m, 'y', q->bytes, q->nbytes)) >= 0 && (r = L.close(m)) >= 0)
+                r = L.close(m);
+            break;
+        case 'D':
+            if ((r = L.open(m, 'r', "sv")) < 0 || (r = L.append(m, "s", q->name)) < 0 ||
+                (r = L.open(m, 'v', "a(ss)")) < 0 || (r = L.open(m, 'a', "(ss)")) < 0)
+                break;
+            for (size_t j = 0; r >= 0 && j < q->npairs; j++)
+                r = L.append(m, "(ss)", q->pairs[2 * j], q->pairs[2 * j + 1]);
+            if (r >= 0 && (r = L.close(m)) >= 0 && (r = L.close(m)) >= 0)
+                r = L.close(m);
+            break;
+        default: r = -EINVAL;
         }
-        APPEND("(sv)", "CPUQuotaPerSecUSec", "t", per_sec);
+        if (r < 0)
+            return cerr_set(e, -r, "systemd: build the unit property %s: %s", q->name,
+                            strerror(-r));
     }
-    if (c->cpus && *c->cpus && (r = append_mask(m, "AllowedCPUs", c->cpus, e)) < 0)
-        return r;
-    if (c->mems && *c->mems && (r = append_mask(m, "AllowedMemoryNodes", c->mems, e)) < 0)
-        return r;
-    if (res->has_pids)
-        APPEND("(sv)", "TasksMax", "t",
-               res->pids_limit < 0 ? UINT64_MAX : res->pids_limit == 0 ? 1 : (uint64_t)res->pids_limit);
-    for (size_t i = 0; i < res->unified.n; i++) {
-        const char *k = res->unified.v[i].key, *v = res->unified.v[i].value;
-        static const char *const memk[][2] = {
-            {"memory.high", "MemoryHigh"}, {"memory.low", "MemoryLow"},
-            {"memory.min", "MemoryMin"}, {"memory.max", "MemoryMax"},
-            {"memory.swap.max", "MemorySwapMax"}, {"pids.max", "TasksMax"}};
-        for (size_t j = 0; j < sizeof memk / sizeof *memk; j++) {
-            if (strcmp(k, memk[j][0]))
-                continue;
-            char *end;
-            uint64_t n = strncmp(v, "max", 3) ? strtoull(v, &end, 10) : UINT64_MAX;
-            if (n == 0 && !strcmp(k, "pids.max"))
-                n = 1;
-            APPEND("(sv)", memk[j][1], "t", n);
-        }
-        if (!strcmp(k, "cpu.weight"))
-            APPEND("(sv)", "CPUWeight", "t", strtoull(v, NULL, 10));
-    }
-    return device_props(m, res, e);
+    return 0;
+}
+
+/* The resources' properties (and, at start, the annotations' after them, so
+ * they win as in runc), appended to m. */
+static int resource_props(sd_bus_message *m, const spec_resources *res, bool start, capsa_err *e)
+{
+    cg_sd_props p = {0};
+    int r = cg_sd_resource_props(res, cgroup_mode() != CG_UNIFIED, &p, e);
+    if (r >= 0 && start)
+        r = cg_sd_annotation_props(sd_annotations, &p, e);
+    if (r >= 0)
+        r = append_props(m, &p, e);
+    cg_sd_props_free(&p);
+    return r;
 }
 
 /* ---- jobs ---- */
@@ -503,7 +337,7 @@ static int start_scope(sd_bus *b, const char *path, pid_t pid, const spec_resour
                          "b", 1, "TasksAccounting", "b", 1, "DefaultDependencies", "b", 0);
         if (r >= 0)
             r = L.append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid);
-        if (r >= 0 && resource_props(m, res, e) < 0) {
+        if (r >= 0 && resource_props(m, res, true, e) < 0) {
             L.msg_unref(m);
             return -e->code;
         }
@@ -577,7 +411,7 @@ static int our_unit(sd_bus *b, const char *path, char **obj)
 int cg_sd_check(const char *path, capsa_err *e)
 {
     if (!path)
-        return cerr_set(e, EINVAL, "%s", sd_bad_path ? sd_bad_path : "--systemd-cgroup: no cgroup path");
+        return cerr_set(e, EINVAL, "%s", cg_sd_bad_path() ? cg_sd_bad_path() : "--systemd-cgroup: no cgroup path");
     if (!unit_of(path))
         return cerr_set(e, EINVAL, "--systemd-cgroup: cgroup path %s names no .scope unit", path);
     sd_bus *b;
@@ -590,7 +424,7 @@ int cg_sd_check(const char *path, capsa_err *e)
 int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err *e)
 {
     if (!path)
-        return cerr_set(e, EINVAL, "%s", sd_bad_path ? sd_bad_path : "--systemd-cgroup: no cgroup path");
+        return cerr_set(e, EINVAL, "%s", cg_sd_bad_path() ? cg_sd_bad_path() : "--systemd-cgroup: no cgroup path");
     if (!unit_of(path))
         return cerr_set(e, EINVAL, "--systemd-cgroup: cgroup path %s names no .scope unit", path);
     sd_bus *b;
@@ -620,7 +454,7 @@ int cg_sd_update(const char *path, const spec_resources *res, capsa_err *e)
             r = L.append(m, "sb", unit, 1);
         if (r >= 0)
             r = L.open(m, 'a', "(sv)");
-        if (r >= 0 && (rr = resource_props(m, res, e)) < 0) {
+        if (r >= 0 && (rr = resource_props(m, res, false, e)) < 0) {
             L.msg_unref(m);
             L.close_unref(b);
             return rr;
@@ -673,13 +507,13 @@ bool cgroup_systemd_built(void) { return false; }
 int cg_sd_check(const char *path, capsa_err *e)
 {
     (void)path;
-    return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", sd_bad_path ? sd_bad_path :
+    return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", cg_sd_bad_path() ? cg_sd_bad_path() :
                     "capsa was built without libsystemd-dev: no systemd driver");
 }
 int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err *e)
 {
     (void)path; (void)r; (void)pid;
-    return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", sd_bad_path ? sd_bad_path :
+    return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", cg_sd_bad_path() ? cg_sd_bad_path() :
                     "capsa was built without libsystemd-dev: no systemd driver");
 }
 int cg_sd_update(const char *path, const spec_resources *r, capsa_err *e)
@@ -689,7 +523,7 @@ int cg_sd_update(const char *path, const spec_resources *r, capsa_err *e)
 }
 int cg_sd_stop(const char *path, capsa_err *e)
 {
-    (void)path; (void)any; (void)e;
+    (void)path; (void)e;
     return 0;
 }
 #endif

@@ -40,6 +40,10 @@ mount -t tmpfs -o mode=0755 tmpfs /upper
 mkdir /upper/data /upper/work
 mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work overlay $R ||
     die "mount overlay"
+# The host may itself be a container (/.dockerenv): systemd would see "docker", take its
+# own argv for the kernel command line and ignore systemd.unified_cgroup_hierarchy=0
+# (--legacy). The guest is a VM: hide the marker in the overlay.
+rm -f $R/.dockerenv
 [ -x $R/lib/systemd/systemd ] || die "no /lib/systemd/systemd on the host (apt-get install systemd)"
 # systemd mounts proc, sys, dev, run, the cgroups itself. The host's /run (and its
 # /run/systemd) must not show through: a tmpfs of our own.

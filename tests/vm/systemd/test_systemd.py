@@ -84,8 +84,9 @@ def ctr(tmp_path, rootfs):
     cid = f"sd{os.getpid()}x{next(_ids)}"
     made = []
 
-    def configure(args, cgroups_path, resources=None):
+    def configure(args, cgroups_path, resources=None, annotations=None):
         cfg = json.loads((b / "config.json").read_text())
+        cfg["annotations"] = annotations or {}
         cfg["process"]["terminal"] = False
         cfg["process"]["args"] = args
         cfg["linux"]["cgroupsPath"] = cgroups_path
@@ -205,3 +206,89 @@ def test_killed_create_is_cleaned_by_delete_force(ctr, stage):
     assert unit_state(unit) == ("not-found", "inactive")
     assert not os.path.exists(f"{CG}/machine.slice/{unit}")
     assert not os.path.exists(os.path.join(root, cid))
+
+
+# src/runtime/create.c hands the annotations to the driver (cgroup_set_systemd_annotations)
+ANNOTATIONS_WIRED = os.environ.get("CAPSA_SD_ANNOTATIONS") == "1" or \
+    "cgroup_set_systemd_annotations" in _read(os.path.join(CHECKOUT, "src/runtime/create.c"))
+NOT_WIRED = "src/runtime/create.c does not call cgroup_set_systemd_annotations yet"
+
+
+@pytest.mark.parametrize("binary", RUNTIMES)
+def test_systemd_property_annotations(ctr, binary):
+    """org.systemd.property.NAME=VALUE (GVariant text) become scope properties (runc's
+    initSystemdProps); NAMESec is NAMEUSec in microseconds."""
+    if binary == CAPSA and not ANNOTATIONS_WIRED:
+        pytest.skip(NOT_WIRED)
+    configure, root, cid, made = ctr
+    made.append(binary)
+    unit = f"libpod-{cid}.scope"
+    bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}", {"pids": {"limit": 30}},
+                       {"org.systemd.property.TimeoutStopUSec": "uint64 123456789",
+                        "org.systemd.property.CollectMode": "'inactive-or-failed'",
+                        "org.systemd.property.RuntimeMaxSec": "uint64 3600",
+                        "io.other.annotation": "not for systemd"})
+    rt(binary, root, "create", "--bundle", bundle, cid)
+    props = show(unit, "TimeoutStopUSec", "CollectMode", "RuntimeMaxUSec", "TasksMax")
+    assert props == {"TimeoutStopUSec": "2min 3.456789s", "CollectMode": "inactive-or-failed",
+                     "RuntimeMaxUSec": "1h", "TasksMax": "30"}, props
+    rt(binary, root, "delete", "--force", cid)
+    assert unit_state(unit) == ("not-found", "inactive")
+
+
+def test_bad_systemd_property_annotation_leaves_nothing(ctr):
+    if not ANNOTATIONS_WIRED:
+        pytest.skip(NOT_WIRED)
+    configure, root, cid, made = ctr
+    made.append(CAPSA)
+    unit = f"libpod-{cid}.scope"
+    for ann, word in ((("org.systemd.property.Description", "'mine'"), "capsa sets Description"),
+                      (("org.systemd.property.TimeoutStopUSec", "soon"), "GVariant"),
+                      (("org.systemd.property.NoSuchProperty", "true"), "NoSuchProperty")):
+        bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}", LIMITS,
+                           dict([ann]))
+        r = rt(CAPSA, root, "create", "--bundle", bundle, cid, check=False)
+        assert r.returncode != 0 and word in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not os.path.exists(os.path.join(root, cid))
+        assert unit_state(unit) == ("not-found", "inactive")
+        assert not os.path.exists(f"{CG}/machine.slice/{unit}")
+        left = subprocess.run(["pgrep", "-f", "^sleep 1000$"], capture_output=True, text=True)
+        assert not left.stdout.strip(), f"create left processes: {left.stdout}"
+
+
+def test_audit_and_stats_on_a_scope(ctr):
+    """capsa stats / audit read the container's scope: its limits, usage and findings."""
+    configure, root, cid, made = ctr
+    made.append(CAPSA)
+    unit = f"libpod-{cid}.scope"
+    bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}", LIMITS)
+    rt(CAPSA, root, "run", "-d", "--bundle", bundle, cid)
+    out = rt(CAPSA, root, "stats", "--format", "json", "--interval", "0", cid).stdout
+    (s,) = json.loads(out)
+    assert "error" not in s, s
+    assert s["cgroup"] == f"/machine.slice/{unit}" and s["status"] == "running", s
+    assert s["memory"]["limit"] == 64 * MIB and s["memory"]["usage"] > 0, s["memory"]
+    assert s["pids"]["limit"] == 50 and s["pids"]["current"] >= 1, s["pids"]
+    assert (s["cpu"]["quota_us"], s["cpu"]["period_us"]) == (50000, 100000), s["cpu"]
+    r = rt(CAPSA, root, "audit", "--format", "json", cid, check=False)
+    assert r.returncode in (0, 1, 2), r.stderr
+    (t,) = json.loads(r.stdout)["targets"]
+    assert t["target"]["id"] == cid
+    res = {f["check"]: f["result"] for f in t["findings"]}
+    assert (res["cgroup.memory"], res["cgroup.pids"], res["cgroup.cpu"]) == \
+        ("PASS", "PASS", "PASS"), t["findings"]
+    # the control: the same checks WARN on a scope without limits
+    rt(CAPSA, root, "delete", "--force", cid)
+    bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}",
+                       {"memory": {}, "pids": {"limit": -1}, "cpu": {}})
+    rt(CAPSA, root, "run", "-d", "--bundle", bundle, cid)
+    (t,) = json.loads(rt(CAPSA, root, "audit", "--format", "json", cid, check=False).stdout)[
+        "targets"]
+    res = {f["check"]: f["result"] for f in t["findings"]}
+    assert (res["cgroup.memory"], res["cgroup.pids"]) == ("WARN", "WARN"), t["findings"]
+    (s,) = json.loads(rt(CAPSA, root, "stats", "--format", "json", "--interval", "0",
+                         cid).stdout)
+    assert s["memory"]["limit"] is None and s["pids"]["limit"] is None, s
+    rt(CAPSA, root, "delete", "--force", cid)
+    assert unit_state(unit) == ("not-found", "inactive")

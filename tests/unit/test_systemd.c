@@ -1,0 +1,431 @@
+/* The systemd driver's pure half (src/cgroup/systemd_props.c): cgroupsPath
+ * "slice:prefix:name" -> the scope's cgroup path, and the unit properties a
+ * container's resources and org.systemd.property.* annotations become. The
+ * expectations are runc's (libcontainer/cgroups/systemd: ExpandSlice,
+ * getUnitName, genV1/genV2ResourcesProperties; libcontainer/specconv:
+ * initSystemdProps). The D-Bus half runs in the systemd guest
+ * (tests/vm/systemd/test_systemd.py). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "cgroup/internal.h"
+
+static void expand_is(const char *slice, const char *want)
+{
+    char *got = cg_sd_expand_slice(slice);
+    if (!want) {
+        if (got)
+            fail_msg("%s expanded to %s, want refused", slice, got);
+        return;
+    }
+    if (!got)
+        fail_msg("%s refused, want %s", slice, want);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_expand_slice(void **st)
+{
+    (void)st;
+    expand_is("system.slice", "/system.slice");
+    expand_is("machine.slice", "/machine.slice");
+    expand_is("kubepods-burstable-podX.slice",
+              "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podX.slice");
+    expand_is("kubepods-burstable-pod12_ab.slice",
+              "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_ab.slice");
+    expand_is("a-b-c-d.slice", "/a.slice/a-b.slice/a-b-c.slice/a-b-c-d.slice");
+    expand_is("-.slice", "");                 /* the root slice (runc: "/") */
+    /* refused as runc's ExpandSlice refuses them */
+    expand_is(".slice", NULL);                /* empty name */
+    expand_is("system", NULL);                /* no .slice suffix */
+    expand_is("system.scope", NULL);
+    expand_is("slice", NULL);                 /* shorter than the suffix */
+    expand_is("-test.slice", NULL);           /* empty component */
+    expand_is("test-.slice", NULL);
+    expand_is("test--a.slice", NULL);
+    expand_is("a/b.slice", NULL);             /* a path separator */
+    expand_is("/system.slice", NULL);
+    /* beyond runc: characters systemd never accepts in a unit name */
+    expand_is("sp ace.slice", NULL);
+    expand_is("\xc3\xa9t\xc3\xa9.slice", NULL);
+}
+
+static void path_is(const char *cgroups_path, const char *id, const char *want,
+                    const char *err_word)
+{
+    char *got = cg_sd_path_for(cgroups_path, id);
+    if (!want) {
+        if (got)
+            fail_msg("\"%s\" gave %s, want refused", cgroups_path, got);
+        const char *why = cg_sd_bad_path();
+        assert_non_null(why);
+        if (!strstr(why, err_word))
+            fail_msg("\"%s\": \"%s\" does not say %s", cgroups_path, why, err_word);
+        assert_null(strchr(why, '\n'));
+        return;
+    }
+    if (!got)
+        fail_msg("\"%s\" refused (%s), want %s", cgroups_path, cg_sd_bad_path(), want);
+    assert_string_equal(got, want);
+    assert_null(cg_sd_bad_path());
+    free(got);
+}
+
+static void test_path_for(void **st)
+{
+    (void)st;
+    /* podman, containerd with SystemdCgroup = true, docker */
+    path_is("machine.slice:libpod:abc", "abc", "/machine.slice/libpod-abc.scope", NULL);
+    path_is("kubepods-burstable-podU.slice:cri-containerd:c1", "c1",
+            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podU.slice/"
+            "cri-containerd-c1.scope", NULL);
+    path_is("system.slice:docker:0123abcd", "x", "/system.slice/docker-0123abcd.scope", NULL);
+    /* the root slice; the name is the path's, not the id */
+    path_is("-.slice:p:n", "id", "/p-n.scope", NULL);
+    /* empty slice: runc's default parent (system.slice, user.slice rootless) */
+    char *want = xasprintf("/%s/p-n.scope", geteuid() ? "user.slice" : "system.slice");
+    path_is(":p:n", "id", want, NULL);
+    free(want);
+    /* no cgroupsPath: runc's system.slice:runc:<id>, here capsa-<id> */
+    want = xasprintf("/%s/capsa-c9.scope", geteuid() ? "user.slice" : "system.slice");
+    path_is("", "c9", want, NULL);
+    path_is(NULL, "c9", want, NULL);
+    free(want);
+    /* bad forms: one line naming what is wrong */
+    path_is("/machine.slice/x", "x", NULL, "slice:prefix:name");
+    path_is("machine.slice:x", "x", NULL, "slice:prefix:name");
+    path_is("a.slice:b:c:d", "x", NULL, "slice:prefix:name");
+    path_is("machine.slice::", "x", NULL, "unit name");       /* empty name */
+    path_is("machine.slice:p:a/b", "x", NULL, "unit name");    /* name with / */
+    path_is("machine.slice:p:a b", "x", NULL, "unit name");
+    path_is("bad--name.slice:p:x", "x", NULL, "slice name");
+    path_is("machine:p:x", "x", NULL, "slice name");
+    path_is("m/x.slice:p:x", "x", NULL, "slice name");
+    /* runc makes a slice unit of "slice:prefix:name.slice"; capsa refuses it */
+    path_is("machine.slice:p:sub.slice", "x", NULL, "only scopes");
+    /* a good path after a bad one clears the reason */
+    path_is("machine.slice:libpod:ok", "ok", "/machine.slice/libpod-ok.scope", NULL);
+}
+
+static uint64_t u64(const cg_sd_props *p, const char *name)
+{
+    const cg_sd_prop *q = cg_sd_props_get(p, name);
+    if (!q)
+        fail_msg("no property %s", name);
+    assert_int_equal(q->type, 't');
+    return q->u;
+}
+
+static void test_resource_props_v2(void **st)
+{
+    (void)st;
+    spec_resources r = {0};
+    r.memory.has_limit = true;
+    r.memory.limit = 64 << 20;
+    r.memory.has_reservation = true;
+    r.memory.reservation = 32 << 20;
+    r.memory.has_swap = true;
+    r.memory.swap = 96 << 20;               /* v1 memory+swap -> v2 swap 32 MiB */
+    r.cpu.has_shares = true;
+    r.cpu.shares = 1024;
+    r.cpu.has_quota = true;
+    r.cpu.quota = 50000;
+    r.cpu.has_period = true;
+    r.cpu.period = 100000;
+    r.cpu.cpus = "0-2,9";
+    r.has_pids = true;
+    r.pids_limit = 50;
+    cg_sd_props p = {0};
+    capsa_err e;
+    assert_int_equal(cg_sd_resource_props(&r, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "MemoryMax"), 64 << 20);
+    assert_int_equal(u64(&p, "MemoryLow"), 32 << 20);
+    assert_int_equal(u64(&p, "MemorySwapMax"), 32 << 20);
+    assert_int_equal(u64(&p, "CPUWeight"), 39);   /* runc: 1 + (1024-2)*9999/262142 */
+    assert_null(cg_sd_props_get(&p, "CPUShares"));
+    assert_int_equal(u64(&p, "CPUQuotaPerSecUSec"), 500000);
+    assert_int_equal(u64(&p, "CPUQuotaPeriodUSec"), 100000);
+    assert_int_equal(u64(&p, "TasksMax"), 50);
+    const cg_sd_prop *m = cg_sd_props_get(&p, "AllowedCPUs");
+    assert_non_null(m);
+    assert_int_equal(m->type, 'y');
+    assert_int_equal(m->nbytes, 2);
+    assert_int_equal(m->bytes[0], 0x07);
+    assert_int_equal(m->bytes[1], 0x02);
+    cg_sd_props_free(&p);
+
+    /* runc rounds quota per second up to systemd's 10 ms steps */
+    spec_resources q = {0};
+    q.cpu.has_quota = true;
+    q.cpu.quota = 12345;
+    q.cpu.has_period = true;
+    q.cpu.period = 100000;
+    assert_int_equal(cg_sd_resource_props(&q, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "CPUQuotaPerSecUSec"), 130000);
+    cg_sd_props_free(&p);
+    /* quota -1 (unlimited): infinity; period alone: the default quota infinity too */
+    q.cpu.quota = -1;
+    assert_int_equal(cg_sd_resource_props(&q, false, &p, &e), 0);
+    assert_true(u64(&p, "CPUQuotaPerSecUSec") == UINT64_MAX);
+    cg_sd_props_free(&p);
+    /* quota without period: per 100 ms */
+    q.cpu.quota = 25000;
+    q.cpu.has_period = false;
+    assert_int_equal(cg_sd_resource_props(&q, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "CPUQuotaPerSecUSec"), 250000);
+    assert_null(cg_sd_props_get(&p, "CPUQuotaPeriodUSec"));
+    cg_sd_props_free(&p);
+
+    /* TasksMax: 0 -> 1 (systemd takes 0 as no limit), -1 -> infinity; memory -1 -> infinity */
+    spec_resources t = {0};
+    t.has_pids = true;
+    t.pids_limit = 0;
+    t.memory.has_limit = true;
+    t.memory.limit = -1;
+    assert_int_equal(cg_sd_resource_props(&t, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "TasksMax"), 1);
+    assert_true(u64(&p, "MemoryMax") == UINT64_MAX);
+    cg_sd_props_free(&p);
+    t.pids_limit = -1;
+    assert_int_equal(cg_sd_resource_props(&t, false, &p, &e), 0);
+    assert_true(u64(&p, "TasksMax") == UINT64_MAX);
+    cg_sd_props_free(&p);
+
+    /* nothing set: no properties */
+    spec_resources none = {0};
+    assert_int_equal(cg_sd_resource_props(&none, false, &p, &e), 0);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(cg_sd_resource_props(NULL, false, &p, &e), 0);
+    assert_int_equal(p.n, 0);
+
+    /* a bad cpu list is one error */
+    spec_resources bad = {0};
+    bad.cpu.cpus = "0-x";
+    assert_true(cg_sd_resource_props(&bad, false, &p, &e) < 0);
+    assert_non_null(strstr(e.msg, "AllowedCPUs"));
+    cg_sd_props_free(&p);
+}
+
+static void test_resource_props_unified(void **st)
+{
+    (void)st;
+    spec_kv kv[] = {{"memory.high", "1048576"}, {"memory.min", "4096"}, {"pids.max", "max"},
+                    {"cpu.weight", "77"}, {"memory.swap.max", "0"}, {"io.max", "8:0 rbps=1"}};
+    spec_resources r = {0};
+    r.unified.v = kv;
+    r.unified.n = sizeof kv / sizeof *kv;
+    cg_sd_props p = {0};
+    capsa_err e;
+    assert_int_equal(cg_sd_resource_props(&r, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "MemoryHigh"), 1048576);
+    assert_int_equal(u64(&p, "MemoryMin"), 4096);
+    assert_true(u64(&p, "TasksMax") == UINT64_MAX);
+    assert_int_equal(u64(&p, "CPUWeight"), 77);
+    assert_int_equal(u64(&p, "MemorySwapMax"), 0);
+    assert_int_equal(p.n, 5);          /* io.max has no property: the file only */
+    cg_sd_props_free(&p);
+    /* legacy: no unified keys at all */
+    assert_int_equal(cg_sd_resource_props(&r, true, &p, &e), 0);
+    assert_int_equal(p.n, 0);
+}
+
+static void test_resource_props_legacy(void **st)
+{
+    (void)st;
+    /* systemd on v1 controllers: runc's genV1ResourcesProperties names */
+    spec_resources r = {0};
+    r.memory.has_limit = true;
+    r.memory.limit = 64 << 20;
+    r.memory.has_reservation = true;
+    r.memory.reservation = 32 << 20;
+    r.memory.has_swap = true;
+    r.memory.swap = 96 << 20;
+    r.cpu.has_shares = true;
+    r.cpu.shares = 512;
+    r.cpu.has_quota = true;
+    r.cpu.quota = 50000;
+    r.has_pids = true;
+    r.pids_limit = 7;
+    cg_sd_props p = {0};
+    capsa_err e;
+    assert_int_equal(cg_sd_resource_props(&r, true, &p, &e), 0);
+    assert_int_equal(u64(&p, "MemoryLimit"), 64 << 20);
+    assert_int_equal(u64(&p, "CPUShares"), 512);
+    assert_int_equal(u64(&p, "CPUQuotaPerSecUSec"), 500000);
+    assert_int_equal(u64(&p, "TasksMax"), 7);
+    assert_null(cg_sd_props_get(&p, "MemoryMax"));
+    assert_null(cg_sd_props_get(&p, "CPUWeight"));
+    assert_null(cg_sd_props_get(&p, "MemoryLow"));
+    assert_null(cg_sd_props_get(&p, "MemorySwapMax"));
+    cg_sd_props_free(&p);
+}
+
+static void test_device_props(void **st)
+{
+    (void)st;
+    /* deny all, then allow: DevicePolicy=strict + DeviceAllow */
+    spec_dev_rule d[] = {
+        {.allow = false, .type = 'a'},
+        {.allow = true, .type = 'c', .has_major = true, .major = 1, .has_minor = true,
+         .minor = 3, .access = "rwm"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 5, .has_minor = true,
+         .minor = 0, .access = "rw"},
+        {.allow = true, .type = 'b', .has_major = true, .major = 8, .has_minor = true,
+         .minor = 0, .access = NULL},
+        {.allow = true, .type = 'c', .access = "m"},                       /* c *:* m */
+        {.allow = true, .type = 'b', .has_major = true, .major = -1, .access = "m"},
+        {.allow = true, .type = 'c', .has_major = true, .major = 136, .access = "rwm"},
+    };
+    spec_resources r = {.devices = d, .n_devices = sizeof d / sizeof *d};
+    cg_sd_props p = {0};
+    capsa_err e;
+    assert_int_equal(cg_sd_resource_props(&r, false, &p, &e), 0);
+    const cg_sd_prop *pol = cg_sd_props_get(&p, "DevicePolicy");
+    assert_non_null(pol);
+    assert_string_equal(pol->s, "strict");
+    const cg_sd_prop *a = cg_sd_props_get(&p, "DeviceAllow");
+    assert_non_null(a);
+    assert_int_equal(a->type, 'D');
+    static const char *const want[][2] = {{"/dev/char/1:3", "rwm"}, {"/dev/char/5:0", "rw"},
+                                         {"/dev/block/8:0", "rwm"}, {"char-*", "m"},
+                                         {"block-*", "m"}};
+    /* "c 136:* rwm" (a major, any minor) has no DeviceAllow form without /proc/devices
+     * names: the eBPF filter / devices.allow the cgroupfs driver writes carries it */
+    assert_int_equal(a->npairs, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(a->pairs[2 * i], want[i][0]);
+        assert_string_equal(a->pairs[2 * i + 1], want[i][1]);
+    }
+    cg_sd_props_free(&p);
+
+    /* not deny-all first, or a deny later: no device properties (the files decide) */
+    spec_dev_rule d2[] = {{.allow = true, .type = 'a', .access = "rwm"}};
+    spec_resources r2 = {.devices = d2, .n_devices = 1};
+    assert_int_equal(cg_sd_resource_props(&r2, false, &p, &e), 0);
+    assert_int_equal(p.n, 0);
+    spec_dev_rule d3[] = {{.allow = false, .type = 'a'},
+                          {.allow = true, .type = 'c', .access = "rwm"},
+                          {.allow = false, .type = 'c', .has_major = true, .major = 1,
+                           .has_minor = true, .minor = 3, .access = "rwm"}};
+    spec_resources r3 = {.devices = d3, .n_devices = 3};
+    assert_int_equal(cg_sd_resource_props(&r3, false, &p, &e), 0);
+    assert_int_equal(p.n, 0);
+}
+
+static const cg_sd_prop *ann_one(cg_sd_props *p, const char *key, const char *value)
+{
+    spec_kv kv[] = {{"io.other", "x"}, {(char *)key, (char *)value}};
+    spec_map m = {kv, 2};
+    capsa_err e;
+    cg_sd_props_free(p);
+    if (cg_sd_annotation_props(&m, p, &e) < 0)
+        fail_msg("%s=%s refused: %s", key, value, e.msg);
+    assert_int_equal(p->n, 1);
+    return &p->v[0];
+}
+
+static void ann_bad(const char *key, const char *value, const char *word)
+{
+    spec_kv kv[] = {{(char *)key, (char *)value}};
+    spec_map m = {kv, 1};
+    cg_sd_props p = {0};
+    capsa_err e;
+    if (cg_sd_annotation_props(&m, &p, &e) == 0)
+        fail_msg("%s=%s accepted", key, value);
+    if (!strstr(e.msg, word))
+        fail_msg("%s=%s: \"%s\" does not say %s", key, value, e.msg, word);
+    assert_non_null(strstr(e.msg, key));
+    cg_sd_props_free(&p);
+}
+
+static void test_annotation_props(void **st)
+{
+    (void)st;
+    cg_sd_props p = {0};
+    const cg_sd_prop *q;
+    q = ann_one(&p, "org.systemd.property.TimeoutStopUSec", "uint64 123456789");
+    assert_string_equal(q->name, "TimeoutStopUSec");
+    assert_int_equal(q->type, 't');
+    assert_int_equal(q->u, 123456789);
+    q = ann_one(&p, "org.systemd.property.CollectMode", "'inactive-or-failed'");
+    assert_string_equal(q->name, "CollectMode");
+    assert_int_equal(q->type, 's');
+    assert_string_equal(q->s, "inactive-or-failed");
+    q = ann_one(&p, "org.systemd.property.CollectMode", "\"inactive\"");
+    assert_string_equal(q->s, "inactive");
+    q = ann_one(&p, "org.systemd.property.SendSIGHUP", "true");
+    assert_int_equal(q->type, 'b');
+    assert_true(q->b);
+    q = ann_one(&p, "org.systemd.property.CPUWeight", "@t 20");
+    assert_int_equal(q->type, 't');
+    assert_int_equal(q->u, 20);
+    q = ann_one(&p, "org.systemd.property.Nice", "-5");   /* bare: int32, as GVariant */
+    assert_int_equal(q->type, 'i');
+    assert_int_equal(q->i, -5);
+    q = ann_one(&p, "org.systemd.property.OOMScoreAdjust", "int32 100");
+    assert_int_equal(q->type, 'i');
+    assert_int_equal(q->i, 100);
+    /* runc: NAMESec -> NAMEUSec, the value in microseconds */
+    q = ann_one(&p, "org.systemd.property.TimeoutStopSec", "uint64 4");
+    assert_string_equal(q->name, "TimeoutStopUSec");
+    assert_int_equal(q->u, 4000000);
+    q = ann_one(&p, "org.systemd.property.RuntimeMaxSec", "double 1.5");
+    assert_string_equal(q->name, "RuntimeMaxUSec");
+    assert_int_equal(q->type, 't');
+    assert_int_equal(q->u, 1500000);
+    cg_sd_props_free(&p);
+
+    /* in the order given, after the resources': a later one wins (systemd applies in order) */
+    spec_kv kv[] = {{"org.systemd.property.TasksMax", "uint64 9"}};
+    spec_map m = {kv, 1};
+    spec_resources r = {.has_pids = true, .pids_limit = 5};
+    capsa_err e;
+    assert_int_equal(cg_sd_resource_props(&r, false, &p, &e), 0);
+    assert_int_equal(cg_sd_annotation_props(&m, &p, &e), 0);
+    assert_int_equal(u64(&p, "TasksMax"), 9);
+    cg_sd_props_free(&p);
+    assert_int_equal(cg_sd_annotation_props(NULL, &p, &e), 0);
+    assert_int_equal(p.n, 0);
+
+    /* runc's checkPropertyName: >= 3 ASCII letters only */
+    ann_bad("org.systemd.property.Ab", "true", "property name");
+    ann_bad("org.systemd.property.Foo_Bar", "true", "property name");
+    ann_bad("org.systemd.property.Foo9", "true", "property name");
+    ann_bad("org.systemd.property.", "true", "property name");
+    /* values that are not a GVariant capsa reads */
+    ann_bad("org.systemd.property.TimeoutStopUSec", "uint64 -1", "GVariant");
+    ann_bad("org.systemd.property.TimeoutStopUSec", "uint64 12x", "GVariant");
+    ann_bad("org.systemd.property.TimeoutStopUSec", "", "GVariant");
+    ann_bad("org.systemd.property.CollectMode", "inactive", "GVariant");
+    ann_bad("org.systemd.property.CollectMode", "'it's'", "GVariant");
+    ann_bad("org.systemd.property.Nice", "int32 3000000000", "GVariant");
+    ann_bad("org.systemd.property.TimeoutStopSec", "'long'", "needs a number");
+    /* what capsa relies on cannot be replaced (Description marks capsa's scopes) */
+    ann_bad("org.systemd.property.Description", "'mine'", "capsa sets");
+    ann_bad("org.systemd.property.Slice", "'x.slice'", "capsa sets");
+    ann_bad("org.systemd.property.PIDs", "'1'", "capsa sets");
+    ann_bad("org.systemd.property.Delegate", "false", "capsa sets");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_expand_slice),
+        cmocka_unit_test(test_path_for),
+        cmocka_unit_test(test_resource_props_v2),
+        cmocka_unit_test(test_resource_props_unified),
+        cmocka_unit_test(test_resource_props_legacy),
+        cmocka_unit_test(test_device_props),
+        cmocka_unit_test(test_annotation_props),
+    };
+    return cmocka_run_group_tests_name("systemd", tests, NULL, NULL);
+}
