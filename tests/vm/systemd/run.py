@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """Run a command in a qemu guest whose PID 1 is systemd (the host's /lib/systemd/systemd).
 
-    tests/vm/systemd/run.py [--accel auto|kvm|tcg] [--timeout S] [--legacy]
+    tests/vm/systemd/run.py [--accel auto|kvm|tcg] [--timeout S]
+                            [--layout unified|legacy|both | --legacy]
                             [--cmd SHELL-CMD] [TEST_FILE...]
 
 The guest of tests/vm/run.py (Debian's kernel, the host's / read-only over 9p under a
 tmpfs overlay, the checkout writable at its own path) with tests/vm/systemd/init.sh as
 /init: systemd boots capsa-vm.target (a D-Bus system bus and one service that runs the
-command, see init.sh), on the unified cgroup hierarchy (--legacy:
-systemd.unified_cgroup_hierarchy=0, not tried yet). Default command: pytest on
-tests/vm/systemd/test_systemd.py with CAPSA=<the snapshot of build/capsa>.
+command, see init.sh), on the unified cgroup hierarchy, or on systemd's legacy one
+(systemd.unified_cgroup_hierarchy=0: every controller a v1 hierarchy). --layout both
+boots twice, unified then legacy; it is the default of the test run (`make vm-systemd`),
+--cmd defaults to unified. Default command: pytest on tests/vm/systemd/test_systemd.py
+with CAPSA=<the snapshot of build/capsa>.
 
 Exit status: the guest command's, 124 on timeout, 125 when the guest broke down; 0 with a
 "SKIPPED" line when qemu, the kernel package or systemd is not installed.
@@ -53,8 +56,12 @@ def main():
                     default=os.environ.get("CAPSA_VM_ACCEL", "auto"))
     ap.add_argument("--timeout", type=float,
                     default=float(os.environ.get("CAPSA_VM_TIMEOUT", "300")))
-    ap.add_argument("--legacy", action="store_true",
-                    help="systemd's legacy cgroup layout (systemd.unified_cgroup_hierarchy=0)")
+    ap.add_argument("--layout", choices=("unified", "legacy", "both"),
+                    help="systemd's cgroup layout: unified (v2), legacy "
+                         "(systemd.unified_cgroup_hierarchy=0) or both, one boot each "
+                         "(default: both for the tests, unified for --cmd)")
+    ap.add_argument("--legacy", action="store_const", const="legacy", dest="layout",
+                    help="the same as --layout legacy")
     ap.add_argument("--cmd", help="shell command to run in the guest (cwd: the checkout)")
     ap.add_argument("tests", nargs="*")
     args = ap.parse_args()
@@ -82,19 +89,29 @@ def main():
     except vm.Skip as e:
         print(f"SKIPPED: systemd VM suite (tests/vm/systemd): {e}", flush=True)
         return 0
-    vm.CMDLINE = LEGACY if args.legacy else UNIFIED
+    layouts = {"unified": ["unified"], "legacy": ["legacy"], "both": ["unified", "legacy"],
+               None: ["unified"] if args.cmd else ["unified", "legacy"]}[args.layout]
     if args.cmd:
         body = args.cmd
     else:
         body = ("exec /usr/bin/python3 -m pytest -q -p no:cacheprovider -rs "
                 + " ".join(map(shlex.quote, args.tests or DEFAULT_TESTS)))
+    for layout in layouts:
+        rc = boot(args, kernel, kver, base, body, layout)
+        if rc:
+            return rc
+    return 0
+
+
+def boot(args, kernel, kver, base, body, layout):
+    vm.CMDLINE = LEGACY if layout == "legacy" else UNIFIED
     with tempfile.TemporaryDirectory(prefix="capsa-vm-systemd-") as tmpdir:
         accel, why = args.accel, "forced"
         if accel == "auto":
             ok, why = vm.kvm_works(base, tmpdir, kernel)
             accel = "kvm" if ok else "tcg"
         vm.log(f"systemd guest: kernel {kver}, accel {accel} ({why}), "
-               f"{'legacy' if args.legacy else 'unified'} cgroups, timeout {args.timeout:.0f}s")
+               f"{layout} cgroups, timeout {args.timeout:.0f}s")
         status = os.path.join(tmpdir, "status")
         capsa_path, capsa_data = vm.capsa_binary()
         files = []
@@ -108,17 +125,18 @@ def main():
                     echo=True)
         rc = b.run()
     up = [ln for ln in b.output if ln.startswith("CAPSA-VM-SYSTEMD-UP")]
-    boot = (f"systemd ran the test service {float(up[0].split()[1]):.1f}s after the kernel "
+    when = (f"systemd ran the test service {float(up[0].split()[1]):.1f}s after the kernel "
             f"started" if up else "the test service never started")
     if b.timed_out:
-        print(f"FAILED: systemd VM: timed out after {args.timeout:.0f}s ({boot})", flush=True)
+        print(f"FAILED: systemd VM ({layout}): timed out after {args.timeout:.0f}s ({when})",
+              flush=True)
         return 124
     if rc is None:
-        print(f"FAILED: systemd VM: the guest ended without an exit status "
-              f"(qemu exit {b.qemu_rc}, {boot}, {b.elapsed:.1f}s)", flush=True)
+        print(f"FAILED: systemd VM ({layout}): the guest ended without an exit status "
+              f"(qemu exit {b.qemu_rc}, {when}, {b.elapsed:.1f}s)", flush=True)
         return 125
     verdict = "PASSED" if rc == 0 else f"FAILED (exit {rc})"
-    vm.log(f"{verdict}: accel {accel}, {boot}, total {b.elapsed:.1f}s")
+    vm.log(f"{verdict} ({layout} cgroups): accel {accel}, {when}, total {b.elapsed:.1f}s")
     return rc
 
 

@@ -41,6 +41,46 @@ def _read(path):
         return f.read().strip()
 
 
+# systemd's unified layout, or (run.py --legacy) its legacy one: v1 controllers, each its own
+# hierarchy; the limits are then MemoryLimit/CPUShares (runc's v1 properties) and v1 files.
+V2 = os.path.exists(f"{CG}/cgroup.controllers")
+MEM_PROP = "MemoryMax" if V2 else "MemoryLimit"
+V1_FILES = {"memory.max": ("memory", "memory.limit_in_bytes"), "pids.max": ("pids", "pids.max"),
+            "cpu.weight": ("cpu,cpuacct", "cpu.shares"),
+            "cgroup.freeze": ("freezer", "freezer.state")}
+V1_CTRLS = ("name=systemd", "memory", "pids", "cpu,cpuacct", "devices", "freezer")
+
+
+def cg_file(path, name):
+    """The v2 file `name` of cgroup `path`, or on v1 its counterpart in v2 terms (cpu.weight
+    is cpu.shares there)."""
+    if V2:
+        return _read(f"{CG}{path}/{name}")
+    if name == "cpu.max":
+        q = _read(f"{CG}/cpu,cpuacct{path}/cpu.cfs_quota_us")
+        return f"{'max' if q == '-1' else q} {_read(f'{CG}/cpu,cpuacct{path}/cpu.cfs_period_us')}"
+    ctrl, f = V1_FILES[name]
+    v = _read(f"{CG}/{ctrl}{path}/{f}")
+    if name == "cgroup.freeze":
+        return {"FROZEN": "1", "THAWED": "0"}.get(v, v)
+    return v
+
+
+def cg_exists(path):
+    if V2:
+        return os.path.exists(CG + path)
+    return any(os.path.exists(f"{CG}/{c.replace('name=', '')}{path}") for c in V1_CTRLS)
+
+
+def assert_in_cgroup(pid, path):
+    lines = _read(f"/proc/{pid}/cgroup").splitlines()
+    if V2:
+        assert lines == ["0::" + path], lines
+        return
+    got = dict(l.split(":", 2)[1:] for l in lines)
+    assert all(got.get(c) == path for c in V1_CTRLS), (path, lines)
+
+
 def rt(binary, root, *args, check=True, timeout=60, env=None):
     # Output through files: a created container inherits them, and would hold a pipe open.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -111,34 +151,37 @@ def test_scope_with_limits_update_pause_delete(ctr, binary):
     bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}", LIMITS)
     rt(binary, root, "create", "--bundle", bundle, cid)
     pid = json.loads(rt(binary, root, "state", cid).stdout)["pid"]
-    cg = f"{CG}/machine.slice/{unit}"
-    assert _read(f"/proc/{pid}/cgroup") == f"0::/machine.slice/{unit}"
-    props = show(unit, "ActiveState", "Slice", "Delegate", "MemoryMax", "TasksMax",
-                 "CPUQuotaPerSecUSec", "CPUWeight", "ControlGroup")
+    cg = f"/machine.slice/{unit}"
+    assert_in_cgroup(pid, cg)
+    props = show(unit, "ActiveState", "Slice", "Delegate", MEM_PROP, "TasksMax",
+                 "CPUQuotaPerSecUSec", "CPUWeight", "CPUShares", "ControlGroup")
     assert props["ActiveState"] == "active" and props["Slice"] == "machine.slice", props
     assert props["Delegate"] == "yes" and props["ControlGroup"] == f"/machine.slice/{unit}"
-    assert (props["MemoryMax"], props["TasksMax"], props["CPUQuotaPerSecUSec"]) == \
+    assert (props[MEM_PROP], props["TasksMax"], props["CPUQuotaPerSecUSec"]) == \
         (str(64 * MIB), "50", "500ms"), props
-    assert props["CPUWeight"] == "39", props    # shares 1024 -> weight 39 (runc's formula)
-    got = {f: _read(f"{cg}/{f}") for f in ("memory.max", "pids.max", "cpu.max", "cpu.weight")}
+    if V2:
+        assert props["CPUWeight"] == "39", props    # shares 1024 -> weight 39 (runc's formula)
+    else:
+        assert props["CPUShares"] == "1024", props  # runc's v1 property
+    got = {f: cg_file(cg, f) for f in ("memory.max", "pids.max", "cpu.max", "cpu.weight")}
     assert got == {"memory.max": str(64 * MIB), "pids.max": "50", "cpu.max": "50000 100000",
-                   "cpu.weight": "39"}, got
+                   "cpu.weight": "39" if V2 else "1024"}, got
 
     rt(binary, root, "update", "--memory", str(128 * MIB), "--pids-limit", "70", cid)
-    props = show(unit, "MemoryMax", "TasksMax")
-    assert props == {"MemoryMax": str(128 * MIB), "TasksMax": "70"}, props
-    assert (_read(f"{cg}/memory.max"), _read(f"{cg}/pids.max")) == (str(128 * MIB), "70")
+    props = show(unit, MEM_PROP, "TasksMax")
+    assert props == {MEM_PROP: str(128 * MIB), "TasksMax": "70"}, props
+    assert (cg_file(cg, "memory.max"), cg_file(cg, "pids.max")) == (str(128 * MIB), "70")
 
     rt(binary, root, "start", cid)
     rt(binary, root, "pause", cid)
-    assert _read(f"{cg}/cgroup.freeze") == "1"
+    assert cg_file(cg, "cgroup.freeze") == "1"
     assert json.loads(rt(binary, root, "state", cid).stdout)["status"] == "paused"
     rt(binary, root, "resume", cid)
-    assert _read(f"{cg}/cgroup.freeze") == "0"
+    assert cg_file(cg, "cgroup.freeze") == "0"
 
     rt(binary, root, "delete", "--force", cid)
     assert unit_state(unit) == ("not-found", "inactive")
-    assert not os.path.exists(cg), f"delete left {cg}"
+    assert not cg_exists(cg), f"delete left {cg}"
     assert not os.path.exists(os.path.join(root, cid))
 
 
@@ -152,16 +195,16 @@ def test_nested_slice_and_default_path(ctr):
     pid = json.loads(rt(CAPSA, root, "state", cid).stdout)["pid"]
     want = (f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12_ab.slice/"
             f"cri-containerd-{cid}.scope")
-    assert _read(f"/proc/{pid}/cgroup") == "0::" + want
-    assert _read(f"{CG}{want}/pids.max") == "20"
+    assert_in_cgroup(pid, want)
+    assert cg_file(want, "pids.max") == "20"
     rt(CAPSA, root, "delete", "--force", cid)
     assert unit_state(f"cri-containerd-{cid}.scope") == ("not-found", "inactive")
-    assert not os.path.exists(CG + want)
+    assert not cg_exists(want)
     # no cgroupsPath: system.slice:capsa:<id>, as runc's system.slice:runc:<id>
     bundle = configure(["sleep", "1000"], "")
     rt(CAPSA, root, "run", "-d", "--bundle", bundle, cid)
     pid = json.loads(rt(CAPSA, root, "state", cid).stdout)["pid"]
-    assert _read(f"/proc/{pid}/cgroup") == f"0::/system.slice/capsa-{cid}.scope"
+    assert_in_cgroup(pid, f"/system.slice/capsa-{cid}.scope")
     rt(CAPSA, root, "delete", "--force", cid)
     assert unit_state(f"capsa-{cid}.scope") == ("not-found", "inactive")
 
@@ -204,7 +247,7 @@ def test_killed_create_is_cleaned_by_delete_force(ctr, stage):
         assert unit_state(unit) == ("loaded", "active")
     rt(CAPSA, root, "delete", "--force", cid)
     assert unit_state(unit) == ("not-found", "inactive")
-    assert not os.path.exists(f"{CG}/machine.slice/{unit}")
+    assert not cg_exists(f"/machine.slice/{unit}")
     assert not os.path.exists(os.path.join(root, cid))
 
 
@@ -252,7 +295,7 @@ def test_bad_systemd_property_annotation_leaves_nothing(ctr):
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert not os.path.exists(os.path.join(root, cid))
         assert unit_state(unit) == ("not-found", "inactive")
-        assert not os.path.exists(f"{CG}/machine.slice/{unit}")
+        assert not cg_exists(f"/machine.slice/{unit}")
         left = subprocess.run(["pgrep", "-f", "^sleep 1000$"], capture_output=True, text=True)
         assert not left.stdout.strip(), f"create left processes: {left.stdout}"
 
