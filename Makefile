@@ -7,9 +7,9 @@ PYTHON   ?= /usr/bin/python3
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Isrc -D_GNU_SOURCE -Ulinux \
             -DCAPSA_VERSION='"$(VERSION)"' -DCAPSA_COMMIT='"$(COMMIT)"'
-# -lmicrohttpd: capsa exporter; the static capsa goes without (its MHD symbols are weak, so
-# --as-needed would drop the library: --no-as-needed keeps it)
-LDLIBS    = -ljansson -lseccomp -lcap $(if $(findstring static,$@),,-Wl,--no-as-needed -lmicrohttpd -Wl,--as-needed)
+# libmicrohttpd (capsa exporter), libcriu (checkpoint) and libsystemd (--systemd-cgroup)
+# are loaded with dlopen when those are used: every create/run stays free of them.
+LDLIBS    = -ljansson -lseccomp -lcap
 # no relocations in code: selfexe_swap relies on code pages equal to the file's
 LDFLAGS  += -Wl,-z,text
 BUILD    := build
