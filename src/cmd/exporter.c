@@ -15,6 +15,7 @@
 
 #include "cmd/cmd.h"
 #include "observe/metrics.h"
+#include "util/dl.h"
 #include "util/log.h"
 
 /* libmicrohttpd is loaded when the exporter starts, not linked: linked, it
@@ -33,10 +34,11 @@ static struct {
 
 static int mhd_load(capsa_err *e)
 {
-    void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
+    const char *why = NULL;
+    void *h = dl_open("libmicrohttpd.so.12", &why);
     if (!h)
         return cerr_set(e, ENOSYS, "exporter needs libmicrohttpd (Debian: libmicrohttpd12): %s",
-                        dlerror());
+                        why);
     struct {
         void **slot;
         const char *name;

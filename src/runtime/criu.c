@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/dl.h"
 #include "runtime/criu.h"
 #include "runtime/criu_int.h"
 #include "util/fs.h"
@@ -117,9 +118,9 @@ static const char *load_lib(const char *binary, char *lib, size_t n)
         fmt(lib, n, "%s", env);
     else if (access(lib, R_OK) < 0)
         fmt(lib, n, "libcriu.so.2");
-    crl.h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-    if (!crl.h)
-        return dlerror();
+    const char *why = NULL;
+    if (!(crl.h = dl_open(lib, &why)))
+        return why;
 #define SYM(field, name) \
     if (!(*(void **)&crl.field = dlsym(crl.h, "criu_local_" name))) return "libcriu lacks criu_local_" name
     SYM(init_opts, "init_opts");
