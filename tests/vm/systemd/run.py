@@ -35,6 +35,9 @@ UNIFIED = ("systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all console=ttyS0 qu
            "panic=-1 norandmaps systemd.show_status=0")
 LEGACY = ("systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1 "
           "console=ttyS0 quiet panic=-1 norandmaps systemd.show_status=0")
+HYBRID = ("systemd.unified_cgroup_hierarchy=0 console=ttyS0 quiet panic=-1 norandmaps "
+          "systemd.show_status=0")
+CMDLINES = {"unified": UNIFIED, "legacy": LEGACY, "hybrid": HYBRID}
 DEFAULT_TESTS = ["tests/vm/systemd/test_systemd.py"]
 
 
@@ -56,9 +59,11 @@ def main():
                     default=os.environ.get("CAPSA_VM_ACCEL", "auto"))
     ap.add_argument("--timeout", type=float,
                     default=float(os.environ.get("CAPSA_VM_TIMEOUT", "300")))
-    ap.add_argument("--layout", choices=("unified", "legacy", "both"),
+    ap.add_argument("--layout", choices=("unified", "legacy", "hybrid", "both"),
                     help="systemd's cgroup layout: unified (v2), legacy "
-                         "(systemd.unified_cgroup_hierarchy=0) or both, one boot each "
+                         "(systemd.unified_cgroup_hierarchy=0), hybrid (legacy plus "
+                         "systemd's cgroup2 at /sys/fs/cgroup/unified) or both (unified and "
+                         "legacy), one boot each "
                          "(default: both for the tests, unified for --cmd)")
     ap.add_argument("--legacy", action="store_const", const="legacy", dest="layout",
                     help="the same as --layout legacy")
@@ -89,7 +94,8 @@ def main():
     except vm.Skip as e:
         print(f"SKIPPED: systemd VM suite (tests/vm/systemd): {e}", flush=True)
         return 0
-    layouts = {"unified": ["unified"], "legacy": ["legacy"], "both": ["unified", "legacy"],
+    layouts = {"unified": ["unified"], "legacy": ["legacy"], "hybrid": ["hybrid"],
+               "both": ["unified", "legacy"],
                None: ["unified"] if args.cmd else ["unified", "legacy"]}[args.layout]
     if args.cmd:
         body = args.cmd
@@ -104,7 +110,7 @@ def main():
 
 
 def boot(args, kernel, kver, base, body, layout):
-    vm.CMDLINE = LEGACY if layout == "legacy" else UNIFIED
+    vm.CMDLINE = CMDLINES[layout]
     with tempfile.TemporaryDirectory(prefix="capsa-vm-systemd-") as tmpdir:
         accel, why = args.accel, "forced"
         if accel == "auto":

@@ -49,6 +49,7 @@ V1_FILES = {"memory.max": ("memory", "memory.limit_in_bytes"), "pids.max": ("pid
             "cpu.weight": ("cpu,cpuacct", "cpu.shares"),
             "cgroup.freeze": ("freezer", "freezer.state")}
 V1_CTRLS = ("name=systemd", "memory", "pids", "cpu,cpuacct", "devices", "freezer")
+HYBRID = not V2 and os.path.isdir(f"{CG}/unified")   # run.py --layout hybrid
 
 
 def cg_file(path, name):
@@ -69,7 +70,8 @@ def cg_file(path, name):
 def cg_exists(path):
     if V2:
         return os.path.exists(CG + path)
-    return any(os.path.exists(f"{CG}/{c.replace('name=', '')}{path}") for c in V1_CTRLS)
+    return any(os.path.exists(f"{CG}/{c.replace('name=', '')}{path}")
+               for c in V1_CTRLS + (("unified",) if HYBRID else ()))
 
 
 def assert_in_cgroup(pid, path):
@@ -79,6 +81,8 @@ def assert_in_cgroup(pid, path):
         return
     got = dict(l.split(":", 2)[1:] for l in lines)
     assert all(got.get(c) == path for c in V1_CTRLS), (path, lines)
+    if HYBRID:   # systemd's own cgroup2 tree at /sys/fs/cgroup/unified
+        assert got.get("") == path, (path, lines)
 
 
 def rt(binary, root, *args, check=True, timeout=60, env=None):
