@@ -339,3 +339,52 @@ def test_audit_and_stats_on_a_scope(ctr):
     assert s["memory"]["limit"] is None and s["pids"]["limit"] is None, s
     rt(CAPSA, root, "delete", "--force", cid)
     assert unit_state(unit) == ("not-found", "inactive")
+
+
+PODMAN = shutil.which("podman")
+
+
+@pytest.fixture(scope="module")
+def podman_image(tmp_path_factory, rootfs):
+    if not PODMAN:
+        pytest.skip("podman not installed: no engine test")
+    d = tmp_path_factory.mktemp("podman")
+    base = [PODMAN, "--storage-driver", "vfs", "--root", str(d / "store"), "--runroot",
+            str(d / "run"), "--events-backend", "file", "--cgroup-manager", "systemd"]
+    subprocess.run(["tar", "-C", str(rootfs), "-cf", str(d / "rootfs.tar"), "."], check=True)
+    subprocess.run(base + ["import", str(d / "rootfs.tar"), "localhost/capsa-sd:1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return base
+
+
+@pytest.mark.parametrize("binary", RUNTIMES)
+def test_podman_cgroup_manager_systemd(podman_image, binary):
+    """podman with --cgroup-manager=systemd (its default on systemd hosts) driving the
+    runtime: run with limits in libpod-ID.scope, exec, stop, rm leaves no unit; OOM 137."""
+    p = podman_image + ["--runtime", binary]
+
+    def pm(*args, check=True):
+        r = subprocess.run(p + list(args), capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        assert not check or r.returncode == 0, f"podman {args}: {r.returncode} {r.stderr}"
+        return r
+
+    name = f"sdpm{os.getpid()}{next(_ids)}"
+    cid = pm("run", "-d", "--name", name, "--memory", "64m", "--pids-limit", "33",
+             "--network", "none", "localhost/capsa-sd:1", "sleep", "1000").stdout.strip()
+    unit = f"libpod-{cid}.scope"
+    try:
+        props = show(unit, "ActiveState", "Slice", MEM_PROP, "TasksMax", "ControlGroup")
+        assert props == {"ActiveState": "active", "Slice": "machine.slice",
+                         MEM_PROP: str(64 * MIB), "TasksMax": "33",
+                         "ControlGroup": f"/machine.slice/{unit}"}, props
+        assert cg_file(f"/machine.slice/{unit}", "memory.max") == str(64 * MIB)
+        assert pm("exec", name, "echo", "in-scope").stdout.strip() == "in-scope"
+        pm("stop", "-t", "0", name)
+    finally:
+        pm("rm", "-f", name, check=False)
+    assert unit_state(unit) == ("not-found", "inactive")
+    assert not cg_exists(f"/machine.slice/{unit}")
+    r = pm("run", "--rm", "--memory", "32m", "--memory-swap", "32m", "--network", "none",
+           "localhost/capsa-sd:1", "sh", "-c", "x=a; while true; do x=$x$x; done", check=False)
+    assert r.returncode == 137, (r.returncode, r.stderr)
