@@ -48,7 +48,10 @@ struct spawn_arg {
  * a->made, once its processes are gone. */
 static int setup_cgroup(struct spawn_arg *a, pid_t pid, capsa_err *e)
 {
+    /* org.systemd.property.* annotations: properties of the scope (systemd driver) */
+    cgroup_set_systemd_annotations(&a->s->annotations);
     int r = cgroup_setup(a->path, a->res, pid, &a->made, e);
+    cgroup_set_systemd_annotations(NULL);
     if (r == 0 && a->made)
         r = state_write_cgroup_made(a->dirfd, a->made, e);
     return r;
