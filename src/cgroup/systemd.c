@@ -29,6 +29,9 @@
 
 static bool sd_on;
 static const spec_map *sd_annotations;   /* the container's, for org.systemd.property.* */
+/* Those of a pending create (cgroup_setup with pid 0): the runtime may clear
+ * sd_annotations once cgroup_setup returns, before the scope starts with the init. */
+static const spec_map *start_annotations;
 
 void cgroup_set_systemd(bool on) { sd_on = on; }
 bool cgroup_systemd(void) { return sd_on; }
@@ -235,7 +238,8 @@ static int resource_props(sd_bus_message *m, const spec_resources *res, bool sta
     cg_sd_props p = {0};
     int r = cg_sd_resource_props(res, cgroup_mode() != CG_UNIFIED, &p, e);
     if (r >= 0 && start)
-        r = cg_sd_annotation_props(sd_annotations, &p, e);
+        r = cg_sd_annotation_props(start_annotations ? start_annotations : sd_annotations, &p,
+                                   e);
     if (r >= 0)
         r = append_props(m, &p, e);
     cg_sd_props_free(&p);
@@ -432,6 +436,7 @@ int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err 
     if (rr < 0)
         return rr;
     rr = start_scope(b, path, pid, r, e);
+    start_annotations = NULL;
     L.close_unref(b);
     return rr;
 }
@@ -535,6 +540,7 @@ int cg_sd_stop(const char *path, capsa_err *e)
 static struct {
     char *path;
     const spec_resources *r;
+    const spec_map *ann;
 } pending;
 
 void cg_sd_set_pending(const char *path, const spec_resources *r)
@@ -542,6 +548,7 @@ void cg_sd_set_pending(const char *path, const spec_resources *r)
     free(pending.path);
     pending.path = path ? xstrdup(path) : NULL;
     pending.r = r;
+    pending.ann = path ? sd_annotations : NULL;
 }
 
 bool cg_sd_pending(const char *path)
@@ -553,5 +560,7 @@ const spec_resources *cg_sd_take_pending(char **path)
 {
     *path = pending.path;
     pending.path = NULL;
+    start_annotations = pending.ann;
+    pending.ann = NULL;
     return pending.r;
 }

@@ -388,3 +388,68 @@ def test_podman_cgroup_manager_systemd(podman_image, binary):
     r = pm("run", "--rm", "--memory", "32m", "--memory-swap", "32m", "--network", "none",
            "localhost/capsa-sd:1", "sh", "-c", "x=a; while true; do x=$x$x; done", check=False)
     assert r.returncode == 137, (r.returncode, r.stderr)
+
+
+CONTAINERD, CTR = shutil.which("containerd"), shutil.which("ctr")
+
+
+@pytest.fixture(scope="module")
+def containerd(tmp_path_factory):
+    """A containerd of our own (its root, state and socket in a temporary directory)."""
+    if not (CONTAINERD and CTR):
+        pytest.skip("containerd/ctr not installed: no engine test")
+    d = tmp_path_factory.mktemp("containerd")
+    (d / "config.toml").write_text(
+        f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
+        f'[grpc]\n  address = "{d}/sock"\n')
+    with open(d / "log", "w") as log:
+        p = subprocess.Popen([CONTAINERD, "--config", str(d / "config.toml")], stdout=log,
+                             stderr=log, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(d / "sock"):
+            assert p.poll() is None, (d / "log").read_text()
+            assert time.monotonic() < deadline, "containerd did not start"
+            time.sleep(0.1)
+        yield str(d / "sock")
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+
+
+@pytest.mark.parametrize("binary", RUNTIMES)
+def test_containerd_systemd_cgroup(containerd, rootfs, binary):
+    """containerd's runc shim (io.containerd.runc.v2) with SystemdCgroup (ctr
+    --runc-systemd-cgroup) and the runtime as its binary, a kubelet-style cgroupsPath:
+    the task runs in its scope with the limit, exec works, kill + rm leave nothing."""
+    name = f"sdctr{os.getpid()}x{next(_ids)}"
+    unit = f"cri-containerd-{name}.scope"
+    path = (f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podc7.slice/{unit}")
+
+    def ctr(*args, check=True):
+        r = subprocess.run([CTR, "-a", containerd, *args], capture_output=True, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+        assert not check or r.returncode == 0, f"ctr {args}: {r.returncode} {r.stderr}"
+        return r
+
+    ctr("run", "-d", "--runc-binary", binary, "--runc-systemd-cgroup", "--cgroup",
+        f"kubepods-burstable-podc7.slice:cri-containerd:{name}", "--memory-limit",
+        str(64 * MIB), "--env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "--rootfs", str(rootfs),
+        name, "sleep", "1000")
+    try:
+        props = show(unit, "ActiveState", MEM_PROP, "ControlGroup")
+        assert props == {"ActiveState": "active", MEM_PROP: str(64 * MIB),
+                         "ControlGroup": path}, props
+        assert cg_file(path, "memory.max") == str(64 * MIB)
+        assert ctr("task", "exec", "--exec-id", "e1", name, "echo", "in-scope").stdout.strip() \
+            == "in-scope"
+        ctr("task", "kill", "-s", "KILL", name)
+        deadline = time.monotonic() + 60
+        while "STOPPED" not in ctr("task", "ls").stdout:
+            assert time.monotonic() < deadline, ctr("task", "ls").stdout
+            time.sleep(0.2)
+    finally:
+        ctr("task", "rm", "-f", name, check=False)
+        ctr("container", "rm", name, check=False)
+    assert unit_state(unit) == ("not-found", "inactive")
+    assert not cg_exists(path)
