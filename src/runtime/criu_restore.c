@@ -342,7 +342,9 @@ static int restore_into(const rt_restore_opts *o, const spec *s, cstate *st, int
     int r = make_mountpoints(s, st->rootfs, st->bundle, e);
     if (r < 0)
         return r;
+    cgroup_set_systemd_annotations(&s->annotations);  /* as create: scope properties */
     r = cgroup_setup(st->cgroup_path, &res, 0, &made, e);
+    cgroup_set_systemd_annotations(NULL);
     if (r == 0 && made)
         r = state_write_cgroup_made(dirfd, made, e);
     if (r < 0) {
