@@ -11,6 +11,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/convert.h"
 #include "cgroup/internal.h"
+#include "util/dl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -70,7 +71,6 @@ static bool systemd_booted(void)
 
 /* ---- libsystemd, loaded on first use ---- */
 
-extern ElfW(Dyn) _DYNAMIC[] __attribute__((weak));
 
 static struct {
     void *h;
@@ -99,10 +99,10 @@ static const char *load_lib(void)
     static const char *why;
     if (L.h || why)
         return why;
-    if (!_DYNAMIC)
+    if (!dl_available())
         return why = "the static capsa build has no libsystemd (Debian ships no static one)";
-    L.h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!L.h)
+    const char *err = NULL;
+    if (!(L.h = dl_open("libsystemd.so.0", &err)))
         return why = "libsystemd.so.0 cannot be loaded (install libsystemd0)";
 #define SYM(f, n) \
     if (!(*(void **)&L.f = dlsym(L.h, n))) return why = "libsystemd.so.0 lacks " n
@@ -155,7 +155,7 @@ int cgroup_systemd_usable(bool user, char **why)
     return 1;
 }
 
-bool cgroup_systemd_built(void) { return _DYNAMIC != NULL; }
+bool cgroup_systemd_built(void) { return dl_available(); }
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -412,14 +412,20 @@ static int our_unit(sd_bus *b, const char *path, char **obj)
     return ours;
 }
 
-int cg_sd_check(const char *path, capsa_err *e)
+/* The bus, for a path that names a scope: what check and start share. */
+static int open_for(const char *path, sd_bus **b, capsa_err *e)
 {
     if (!path)
         return cerr_set(e, EINVAL, "%s", cg_sd_bad_path() ? cg_sd_bad_path() : "--systemd-cgroup: no cgroup path");
     if (!unit_of(path))
         return cerr_set(e, EINVAL, "--systemd-cgroup: cgroup path %s names no .scope unit", path);
+    return bus_open(b, e);
+}
+
+int cg_sd_check(const char *path, capsa_err *e)
+{
     sd_bus *b;
-    int rr = bus_open(&b, e);
+    int rr = open_for(path, &b, e);
     if (rr == 0)
         L.close_unref(b);
     return rr;
@@ -427,12 +433,8 @@ int cg_sd_check(const char *path, capsa_err *e)
 
 int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err *e)
 {
-    if (!path)
-        return cerr_set(e, EINVAL, "%s", cg_sd_bad_path() ? cg_sd_bad_path() : "--systemd-cgroup: no cgroup path");
-    if (!unit_of(path))
-        return cerr_set(e, EINVAL, "--systemd-cgroup: cgroup path %s names no .scope unit", path);
     sd_bus *b;
-    int rr = bus_open(&b, e);
+    int rr = open_for(path, &b, e);
     if (rr < 0)
         return rr;
     rr = start_scope(b, path, pid, r, e);

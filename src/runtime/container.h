@@ -2,6 +2,7 @@
 #ifndef CAPSA_CONTAINER_H
 #define CAPSA_CONTAINER_H
 
+#include <limits.h>
 #include "cgroup/cgroup.h"
 #include "linux/linux.h"
 #include "runtime/runtime.h"
@@ -43,6 +44,8 @@ spec *ct_hooks_config(int dirfd, const cstate *st);
  * then the devices every container needs (as runc), then each linux.devices
  * node; last match wins. malloc'd, *n entries. */
 spec_dev_rule *ct_device_rules(const spec *s, size_t *n);
+/* root.path made absolute (relative to the bundle) and resolved into rootfs. */
+int ct_rootfs_path(const spec *s, const char *bundle, char rootfs[PATH_MAX], capsa_err *e);
 /* Now as state.json's "created": RFC 3339 UTC with nanoseconds (malloc'd). */
 char *ct_now_rfc3339(void);
 int ct_run_hooks(const spec *s, const cstate *st, const char *kind, const char *status,

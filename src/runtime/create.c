@@ -181,6 +181,15 @@ spec_dev_rule *ct_device_rules(const spec *s, size_t *n)
     return v;
 }
 
+int ct_rootfs_path(const spec *s, const char *bundle, char rootfs[PATH_MAX], capsa_err *e)
+{
+    autofree char *rootpath = s->root_path[0] == '/' ? xstrdup(s->root_path)
+                                                     : xasprintf("%s/%s", bundle, s->root_path);
+    if (!realpath(rootpath, rootfs))
+        return cerr_sys(e, errno, "root.path %s", rootpath);
+    return 0;
+}
+
 char *ct_now_rfc3339(void)
 {
     struct timespec ts;
@@ -254,10 +263,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
                                    "in the foreground");
     }
     char rootfs[PATH_MAX];
-    autofree char *rootpath = s->root_path[0] == '/' ? xstrdup(s->root_path)
-                                                     : xasprintf("%s/%s", bundle, s->root_path);
-    if (!realpath(rootpath, rootfs)) {
-        r = cerr_sys(e, errno, "root.path %s", rootpath);
+    if ((r = ct_rootfs_path(s, bundle, rootfs, e)) < 0) {
         spec_free(s);
         return r;
     }

@@ -435,10 +435,7 @@ int rt_restore(const rt_ctx *c, const char *id, const rt_restore_opts *o, int *s
         spec_free(s);
         return r;
     }
-    autofree char *rootpath = s->root_path[0] == '/' ? xstrdup(s->root_path)
-                                                     : xasprintf("%s/%s", bundle, s->root_path);
-    if (!realpath(rootpath, rootfs)) {
-        r = cerr_sys(e, errno, "root.path %s", rootpath);
+    if ((r = ct_rootfs_path(s, bundle, rootfs, e)) < 0) {
         spec_free(s);
         return r;
     }
