@@ -364,8 +364,10 @@ def test_podman_cgroup_manager_systemd(podman_image, binary):
     p = podman_image + ["--runtime", binary]
 
     def pm(*args, check=True):
+        # cwd /tmp: conmon leaves an "oom" marker in its working directory, which
+        # would otherwise be the checkout
         r = subprocess.run(p + list(args), capture_output=True, text=True, timeout=120,
-                           stdin=subprocess.DEVNULL)
+                           stdin=subprocess.DEVNULL, cwd="/tmp")
         assert not check or r.returncode == 0, f"podman {args}: {r.returncode} {r.stderr}"
         return r
 
