@@ -110,10 +110,43 @@ def _cgroup_procs(d):
     return pids
 
 
+def _on_term(signum, frame):
+    """SIGTERM/SIGHUP (a `timeout` around pytest, a closed terminal) end the run as
+    Ctrl-C does: pytest then still tears the session fixtures down, so containerd,
+    dockerd, their shims and containers are stopped (left running otherwise)."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGHUP, _on_term)
+
+
+def _dead_sessions_engines():
+    """Engine processes (containerd, its shims, dockerd) of an earlier clients
+    session that died before its teardown (SIGKILL): their command lines name that
+    session's /tmp/capsa-clients-PID- directory, and PID is gone."""
+    found = []
+    for pid, cmd in _procs_mentioning("/tmp/capsa-clients-"):
+        tail = cmd.split("/tmp/capsa-clients-", 1)[1]
+        owner = tail.split("-", 1)[0]
+        if owner.isdigit() and int(owner) != PID and not os.path.exists(f"/proc/{owner}"):
+            found.append((pid, cmd))
+    return found
+
+
 @pytest.fixture(scope="session")
 def session_tmp():
     if not os.path.exists(CAPSA):
         pytest.skip(f"{CAPSA} missing (make)")
+    # A clients session killed before its teardown left its engines running: they
+    # are this suite's (by their directory), so stop them by pid and say so.
+    for pid, cmd in _dead_sessions_engines():
+        print(f"\nclients: stopping pid {pid} left by a dead test session: {cmd[:160]}")
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     base = tempfile.mkdtemp(prefix=f"capsa-clients-{PID}-")
     os.chmod(base, 0o755)
     existed = {d: os.path.isdir(d) for d in ("/run/capsa", "/run/runc")}
