@@ -35,6 +35,9 @@ class Tmux:
                   *[f"{k}={v}" for k, v in env.items()], "/bin/sh", env=env)
         self._run("set-option", "-t", self.name, "window-size", "manual")
         self._run("set-option", "-t", self.name, "status", "off")
+        # If the pane's shell dies, keep the pane and its screen (and so the server),
+        # so a test can tell "the shell died" (with its status) from a missing line.
+        self._run("set-option", "-w", "-t", self.name, "remain-on-exit", "on")
         self.resize(cols, rows)
 
     def size(self):
@@ -72,7 +75,17 @@ class Tmux:
         try:
             return wait_for(find, timeout=timeout, interval=0.05, what=f"line {pattern!r}")
         except AssertionError:
-            raise AssertionError(f"no line matching {pattern!r}; screen:\n{self.screen()}")
+            dead = self._run("display-message", "-p", "-t", self.name,
+                             "#{pane_dead} #{pane_dead_status}").strip()
+            raise AssertionError(f"no line matching {pattern!r} (pane dead, status: {dead}); "
+                                 f"screen:\n{self.screen()}")
+
+    def assert_shell_alive(self):
+        """The pane's own shell is still running (it must outlive what it ran)."""
+        dead, status = self._run("display-message", "-p", "-t", self.name,
+                                 "#{pane_dead} #{pane_dead_status}").split(" ", 1)
+        assert dead == "0", f"the pane's shell exited (status {status.strip()!r}); " \
+                            f"screen:\n{self.screen()}"
 
     def resize(self, cols, rows):
         self._run("resize-window", "-t", self.name, "-x", str(cols), "-y", str(rows))
@@ -182,6 +195,7 @@ def test_exec_tty_ctrl_c_reaches_container(ct, tmux):
     tmux.wait_line(r"AFTER=130")
     tmux.send("exit 0")
     tmux.wait_line(r"rc=0")
+    tmux.assert_shell_alive()
 
 
 @pytest.mark.capsa_only("runc wants /dev/tty for a foreground terminal")
