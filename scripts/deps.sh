@@ -47,8 +47,9 @@ PKGS="$PKGS libsystemd-dev"
 if [ "${1:-}" != "--no-vm" ] && [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
     PKGS="$PKGS qemu-system-x86 linux-image-amd64"
     # tests/vm/systemd: the guest boots the host's systemd as PID 1 with a D-Bus system
-    # bus (installing them starts nothing on a host that does not run systemd).
-    PKGS="$PKGS systemd dbus"
+    # bus (installing them starts nothing on a host that does not run systemd);
+    # dbus-user-session: a user's own bus under user@UID.service (rootless systemdUser).
+    PKGS="$PKGS systemd dbus dbus-user-session"
 fi
 # `deps.sh --bench` (make bench): the runtimes capsa is measured against.
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS crun runc time"

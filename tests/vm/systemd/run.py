@@ -11,7 +11,7 @@ tmpfs overlay, the checkout writable at its own path) with tests/vm/systemd/init
 command, see init.sh), on the unified cgroup hierarchy, or on systemd's legacy one
 (systemd.unified_cgroup_hierarchy=0: every controller a v1 hierarchy). --layout both
 boots twice, unified then legacy; it is the default of the test run (`make vm-systemd`),
---cmd defaults to unified. Default command: pytest on tests/vm/systemd/test_systemd.py
+--cmd defaults to unified. Default command: pytest on every test file of tests/vm/systemd
 with CAPSA=<the snapshot of build/capsa>.
 
 Exit status: the guest command's, 124 on timeout, 125 when the guest broke down; 0 with a
@@ -38,7 +38,7 @@ LEGACY = ("systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_cont
 HYBRID = ("systemd.unified_cgroup_hierarchy=0 console=ttyS0 quiet panic=-1 norandmaps "
           "systemd.show_status=0")
 CMDLINES = {"unified": UNIFIED, "legacy": LEGACY, "hybrid": HYBRID}
-DEFAULT_TESTS = ["tests/vm/systemd/test_systemd.py"]
+DEFAULT_TESTS = ["tests/vm/systemd"]
 
 
 def systemd_initramfs(base, tmpdir, command, files):
