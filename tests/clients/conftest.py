@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -24,6 +25,8 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from capsatest import cgroup_copies, cgroup_procs, procs_mentioning, remove_cgroup_tree  # noqa: E402
 CAPSA = os.path.abspath(os.environ.get("CAPSA", os.path.join(REPO, "build", "capsa")))
 PID = os.getpid()
 CG_PARENT = f"/capsa-clients-{PID}"
@@ -56,59 +59,6 @@ def _mounts_under(prefix):
     return out
 
 
-def _cgroup_dirs():
-    """Every controller mount's copy of CG_PARENT that exists."""
-    out = []
-    for ctrl in sorted(os.listdir(CG_ROOT)):
-        d = os.path.join(CG_ROOT, ctrl, CG_PARENT.lstrip("/"))
-        if os.path.isdir(d):
-            out.append(d)
-    return out
-
-
-def _remove_cgroup_tree(d):
-    """rmdir a cgroup dir we created, children first. Returns what could not go."""
-    left = []
-    for root, dirs, _ in os.walk(d, topdown=False):
-        for x in dirs:
-            p = os.path.join(root, x)
-            try:
-                os.rmdir(p)
-            except OSError:
-                left.append(p)
-    try:
-        os.rmdir(d)
-    except OSError:
-        left.append(d)
-    return left
-
-
-def _procs_mentioning(s):
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit() or int(p) == PID:
-            continue
-        try:
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if s in cmd:
-            pids.append((int(p), cmd))
-    return pids
-
-
-def _cgroup_procs(d):
-    pids = []
-    for root, _, files in os.walk(d):
-        if "cgroup.procs" in files:
-            try:
-                with open(os.path.join(root, "cgroup.procs")) as f:
-                    pids += [int(x) for x in f.read().split()]
-            except OSError:
-                pass
-    return pids
-
 
 def _on_term(signum, frame):
     """SIGTERM/SIGHUP (a `timeout` around pytest, a closed terminal) end the run as
@@ -127,7 +77,7 @@ def _dead_sessions_engines():
     session that died before its teardown (SIGKILL): their command lines name that
     session's /tmp/capsa-clients-PID- directory, and PID is gone."""
     found = []
-    for pid, cmd in _procs_mentioning("/tmp/capsa-clients-"):
+    for pid, cmd in procs_mentioning("/tmp/capsa-clients-"):
         tail = cmd.split("/tmp/capsa-clients-", 1)[1]
         owner = tail.split("-", 1)[0]
         if owner.isdigit() and int(owner) != PID and not os.path.exists(f"/proc/{owner}"):
@@ -153,8 +103,8 @@ def session_tmp():
     yield base
     problems = []
     # Processes still in our cgroups (containers, conmon) are ours: kill by pid.
-    for d in _cgroup_dirs():
-        for pid in _cgroup_procs(d):
+    for d in cgroup_copies(CG_PARENT):
+        for pid in cgroup_procs(d):
             problems.append(f"process {pid} left in {d}")
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -164,8 +114,8 @@ def session_tmp():
     for mp in reversed(_mounts_under(base)):
         problems.append(f"mount left: {mp}")
         subprocess.run(["umount", "-l", mp], capture_output=True)
-    for d in _cgroup_dirs():
-        left = _remove_cgroup_tree(d)
+    for d in cgroup_copies(CG_PARENT):
+        left = remove_cgroup_tree(d)
         if left:
             problems.append(f"cgroups that could not be removed: {left}")
     shutil.rmtree(base, ignore_errors=True)
@@ -372,7 +322,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
         log.close()
         # shims started by this containerd name its socket in their cmdline
         time.sleep(0.2)
-        shims = _procs_mentioning(sock)
+        shims = procs_mentioning(sock)
         for pid, _ in shims:
             os.kill(pid, signal.SIGKILL)
         assert not shims, f"containerd shims left running: {shims}"

@@ -25,8 +25,17 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import termios
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+from capsatest import cgroup_copies, cgroup_procs  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "compat"))
+from sanitize import sanitize  # noqa: E402
 
 DOCKER = "/usr/bin/docker"      # Debian's 20.10 client; /usr/local/bin/docker may be newer
 DOCKERD = "/usr/sbin/dockerd"
@@ -200,12 +209,7 @@ class Dockerd:
             return None
 
     def cgroup_dirs(self):
-        out = []
-        for ctrl in sorted(os.listdir(CG_ROOT)):
-            d = os.path.join(CG_ROOT, ctrl, self.cg_parent.lstrip("/"))
-            if os.path.isdir(d):
-                out.append(d)
-        return out
+        return cgroup_copies(self.cg_parent, CG_ROOT)
 
     def our_pids(self):
         """Processes that belong to this daemon: command line naming our base dir or
@@ -219,13 +223,7 @@ class Dockerd:
             if self.base in c or f"-namespace {self.ns} " in c + " ":
                 pids.add(int(p))
         for d in self.cgroup_dirs():
-            for root, _, files in os.walk(d):
-                if "cgroup.procs" in files:
-                    try:
-                        with open(os.path.join(root, "cgroup.procs")) as f:
-                            pids.update(int(x) for x in f.read().split())
-                    except OSError:
-                        pass
+            pids.update(cgroup_procs(d))
         return pids
 
     def stop(self):
@@ -361,34 +359,13 @@ CORPUS_RUNS = {
 
 
 def _sanitize(c, base):
-    c["root"]["path"] = "rootfs"
-    c["process"]["args"] = ["sh"]
-    if "cgroupsPath" in c.get("linux", {}):
-        c["linux"]["cgroupsPath"] = "@CGROUP@"
-    for m in c.get("mounts", []):
-        s = m.get("source", "")
-        if s.startswith(base):
-            kind = "dir" if os.path.isdir(s) else "file"
-            m["source"] = f"@BUNDLE@/{kind}/{os.path.basename(s)}"
-    for n in c.get("linux", {}).get("namespaces", []):
-        if n.get("path"):
-            n["path"] = f"@NS:{n['type']}@"
     # Docker's prestart hook is libnetwork-setkey run as /proc/<dockerd pid>/exe: it
     # reports to the dockerd that wrote the config. Elsewhere /bin/true stands in.
     for hooks in c.get("hooks", {}).values():
         for h in hooks:
             if re.fullmatch(r"/proc/\d+/exe", h.get("path", "")):
                 h["path"] = "/bin/true"
-
-    def walk(v):
-        if isinstance(v, str):
-            return v.replace(base, "@ENGINE@")
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        return v
-    return walk(c)
+    return sanitize(c, base)
 
 
 def capture(outdir, runtime_path=None):

@@ -10,6 +10,7 @@ import platform
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -17,6 +18,8 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from capsatest import cgroup_copies, cgroup_procs, procs_mentioning, remove_cgroup_tree  # noqa: E402,F401
 CORPUS = os.path.join(HERE, "corpus")
 CAPSA = os.path.abspath(os.environ.get("CAPSA", os.path.join(REPO, "build", "capsa")))
 RUNC = shutil.which("runc")
@@ -38,58 +41,6 @@ def mounts_under(prefix):
             if mp == prefix or mp.startswith(prefix + "/"):
                 out.append(mp)
     return out
-
-
-def cgroup_dirs(rel):
-    """Every hierarchy's copy of cgroup path rel that exists."""
-    out = []
-    for ctrl in sorted(os.listdir(CG_ROOT)):
-        d = os.path.join(CG_ROOT, ctrl, rel.lstrip("/"))
-        if os.path.isdir(d):
-            out.append(d)
-    return out
-
-
-def cgroup_procs(d):
-    pids = []
-    for root, _, files in os.walk(d):
-        if "cgroup.procs" in files:
-            try:
-                with open(os.path.join(root, "cgroup.procs")) as f:
-                    pids += [int(x) for x in f.read().split()]
-            except OSError:
-                pass
-    return pids
-
-
-def remove_cgroup_tree(d):
-    left = []
-    for root, dirs, _ in os.walk(d, topdown=False):
-        for x in dirs:
-            try:
-                os.rmdir(os.path.join(root, x))
-            except OSError:
-                left.append(os.path.join(root, x))
-    try:
-        os.rmdir(d)
-    except OSError:
-        left.append(d)
-    return left
-
-
-def procs_mentioning(s):
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit() or int(p) == PID:
-            continue
-        try:
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if s in cmd:
-            pids.append((int(p), cmd))
-    return pids
 
 
 # --- Docker-format seccomp profiles (moby, containers-common) -> OCI --------------
@@ -255,13 +206,13 @@ class Runtime:
             left.append(f"state dir {self.root}/{cid}")
         for pid, cmd in procs_mentioning(cid) + procs_mentioning(bundle):
             left.append(f"process {pid}: {cmd}")
-        for d in cgroup_dirs(cg):
+        for d in cgroup_copies(cg):
             left.append(f"cgroup {d}")
         for mp in mounts_under(bundle):
             left.append(f"mount {mp}")
         if left:   # clean up so that the next entries start clean
             self("delete", "--force", cid)
-            for d in cgroup_dirs(cg):
+            for d in cgroup_copies(cg):
                 for pid in cgroup_procs(d):
                     try:
                         os.kill(pid, signal.SIGKILL)
@@ -270,7 +221,7 @@ class Runtime:
             time.sleep(0.2)
             for mp in reversed(mounts_under(bundle)):
                 subprocess.run(["umount", "-l", mp], capture_output=True)
-            for d in cgroup_dirs(cg):
+            for d in cgroup_copies(cg):
                 remove_cgroup_tree(d)
         return left
 
@@ -283,7 +234,7 @@ def session_dir():
     os.chmod(base, 0o755)
     yield base
     problems = []
-    for d in cgroup_dirs(CG_PARENT):
+    for d in cgroup_copies(CG_PARENT):
         for pid in cgroup_procs(d):
             problems.append(f"process {pid} left in {d}")
             try:
@@ -294,7 +245,7 @@ def session_dir():
     for mp in reversed(mounts_under(base)):
         problems.append(f"mount left: {mp}")
         subprocess.run(["umount", "-l", mp], capture_output=True)
-    for d in cgroup_dirs(CG_PARENT):
+    for d in cgroup_copies(CG_PARENT):
         left = remove_cgroup_tree(d)
         if left:
             problems.append(f"cgroups that could not be removed: {left}")

@@ -40,37 +40,7 @@ trap cleanup EXIT
 note() { echo "refresh-corpus: $*" >&2; }
 
 # sanitize ENGINE_BASE IN OUT: placeholders for the host-specific parts.
-sanitize() {
-    python3 - "$@" <<'PY'
-import json, os, sys
-base, src, dst = sys.argv[1], sys.argv[2], sys.argv[3]
-c = json.load(open(src))
-c["root"]["path"] = "rootfs"
-c["process"]["args"] = ["sh"]
-if "linux" in c and "cgroupsPath" in c["linux"]:
-    c["linux"]["cgroupsPath"] = "@CGROUP@"
-for m in c.get("mounts", []):
-    s = m.get("source", "")
-    if base and s.startswith(base):
-        kind = "dir" if os.path.isdir(s) else "file"
-        m["source"] = f"@BUNDLE@/{kind}/{os.path.basename(s)}"
-for n in c.get("linux", {}).get("namespaces", []):
-    if n.get("path"):
-        n["path"] = f"@NS:{n['type']}@"
-def walk(v):
-    if isinstance(v, str):
-        return v.replace(base, "@ENGINE@") if base else v
-    if isinstance(v, list):
-        return [walk(x) for x in v]
-    if isinstance(v, dict):
-        return {k: walk(x) for k, x in v.items()}
-    return v
-c = walk(c)
-with open(dst, "w") as f:
-    json.dump(c, f, indent=2, sort_keys=True)
-    f.write("\n")
-PY
-}
+sanitize() { python3 "$(dirname "$0")/sanitize.py" "$@"; }
 
 # --- the runtimes' own `spec` ----------------------------------------------------
 mkdir -p "$TMP/spec" "$OUT/refused" "$OUT/seccomp"

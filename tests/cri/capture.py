@@ -26,6 +26,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run as cri  # noqa: E402  (tests/cri/run.py)
+sys.path.insert(0, os.path.join(HERE, "..", "compat"))
+from sanitize import sanitize  # noqa: E402  (the corpus's placeholders)
 
 # What a kubelet (1.26) sends for a pod with one restricted container: the pod's own
 # cgroup parent, a pid namespace per container, RuntimeDefault seccomp for the pod,
@@ -84,34 +86,6 @@ CONTAINER = {
         },
     },
 }
-
-
-def sanitize(c, base):
-    """refresh-corpus.sh's rules: rootfs, args and cgroup path left to the test; files
-    of the engine's under base -> @BUNDLE@/file|dir/NAME (decided while they exist);
-    namespace paths -> @NS:TYPE@; every other mention of base -> @ENGINE@."""
-    c["root"]["path"] = "rootfs"
-    c["process"]["args"] = ["sh"]
-    if "cgroupsPath" in c.get("linux", {}):
-        c["linux"]["cgroupsPath"] = "@CGROUP@"
-    for m in c.get("mounts", []):
-        s = m.get("source", "")
-        if s.startswith(base + "/"):
-            kind = "dir" if os.path.isdir(s) else "file"
-            m["source"] = "@BUNDLE@/%s/%s" % (kind, os.path.basename(s))
-    for n in c.get("linux", {}).get("namespaces", []):
-        if n.get("path"):
-            n["path"] = "@NS:%s@" % n["type"]
-
-    def walk(v):
-        if isinstance(v, str):
-            return v.replace(base, "@ENGINE@")
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        return v
-    return walk(c)
 
 
 def main():

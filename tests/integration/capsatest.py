@@ -301,6 +301,64 @@ def pid_alive(pid):
     return st[st.rindex(")") + 2] not in "ZX"
 
 
+# --- leftovers: shared by the suites' session checks (compat, clients) ---------------
+
+def cgroup_copies(rel, root="/sys/fs/cgroup"):
+    """Every hierarchy's copy of cgroup path rel that exists (each v1 controller mount,
+    the cgroup2 mount)."""
+    out = []
+    for ctrl in sorted(os.listdir(root)):
+        d = os.path.join(root, ctrl, rel.lstrip("/"))
+        if os.path.isdir(d):
+            out.append(d)
+    return out
+
+
+def cgroup_procs(d):
+    """The pids in cgroup dir d and every cgroup below it."""
+    pids = []
+    for top, _, files in os.walk(d):
+        if "cgroup.procs" in files:
+            try:
+                with open(os.path.join(top, "cgroup.procs")) as f:
+                    pids += [int(x) for x in f.read().split()]
+            except OSError:
+                pass
+    return pids
+
+
+def remove_cgroup_tree(d):
+    """rmdir a cgroup dir we created, children first. Returns what could not go."""
+    left = []
+    for top, dirs, _ in os.walk(d, topdown=False):
+        for x in dirs:
+            try:
+                os.rmdir(os.path.join(top, x))
+            except OSError:
+                left.append(os.path.join(top, x))
+    try:
+        os.rmdir(d)
+    except OSError:
+        left.append(d)
+    return left
+
+
+def procs_mentioning(s):
+    """[(pid, cmdline)] of the processes (but this one) whose command line contains s."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit() or int(p) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if s in cmd:
+            pids.append((int(p), cmd))
+    return pids
+
+
 def host_ns(name, pid="self"):
     return os.readlink(f"/proc/{pid}/ns/{name}")
 
