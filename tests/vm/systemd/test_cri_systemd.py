@@ -105,12 +105,26 @@ def procs_in(path):
     return out
 
 
-def in_cgroup(pid, path):
+def not_in_cgroup(pid, path):
+    """The hierarchies ("" on v2) in which process pid is not in cgroup path: {name: its
+    cgroup there}."""
     lines = _read(f"/proc/{pid}/cgroup").splitlines()
-    if V2:
-        return lines == ["0::" + path]
     got = dict(l.split(":", 2)[1:] for l in lines)
-    return all(got.get(c if c != "systemd" else "name=systemd") == path for c in V1_CTRLS)
+    if V2:
+        return {} if got == {"": path} else got
+    names = [c if c != "systemd" else "name=systemd" for c in V1_CTRLS]
+    return {c: got.get(c) for c in names if got.get(c) != path}
+
+
+def assert_in_scope(pid, path, binary):
+    wrong = not_in_cgroup(pid, path)
+    if binary != CAPSA and not V2 and list(wrong) == ["devices"] and \
+            wrong["devices"] == os.path.dirname(path):
+        # runc 1.1.5 on systemd's legacy layout: seen in this guest, its process stays in
+        # the pod slice's devices cgroup (every other hierarchy: the scope); capsa's is in
+        # the scope everywhere (asserted)
+        return
+    assert wrong == {}, f"pid {pid} outside {path} in: {wrong}"
 
 
 def show(unit, *props):
@@ -384,7 +398,7 @@ def test_pod_and_container_in_kubepods_scopes(cri, handler):
         assert props == {"ActiveState": "active", "ControlGroup": f"{base}/{sb_unit}",
                          "Slice": pod_slice(uid), "Delegate": "yes"}, props
         sb_pid = json.loads(c.crictl("inspectp", podid).stdout)["info"]["pid"]
-        assert in_cgroup(sb_pid, f"{base}/{sb_unit}"), _read(f"/proc/{sb_pid}/cgroup")
+        assert_in_scope(sb_pid, f"{base}/{sb_unit}", binary)
 
         cid = c.crictl("create", podid, ctr_json, pod).stdout.strip()
         c.crictl("start", cid)
@@ -393,7 +407,7 @@ def test_pod_and_container_in_kubepods_scopes(cri, handler):
         info = c.inspect(cid)
         assert info["status"]["state"] == "CONTAINER_RUNNING", info["status"]
         pid = info["info"]["pid"]
-        assert in_cgroup(pid, path), _read(f"/proc/{pid}/cgroup")
+        assert_in_scope(pid, path, binary)
         props = show(unit, "ActiveState", "ControlGroup", "Delegate", MEM_PROP,
                      "CPUQuotaPerSecUSec", "CPUWeight" if V2 else "CPUShares")
         assert props == {"ActiveState": "active", "ControlGroup": path, "Delegate": "yes",
