@@ -6,6 +6,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static const struct {
@@ -263,22 +266,186 @@ out:
     return rr;
 }
 
+/* ---- crun's run.oci.systemd.subgroup / run.oci.delegate-cgroup ----
+ * The container's cgroup (recorded in its state: limits, stats, pause, kill,
+ * delete use it) is SCOPE/SUBGROUP; with delegate-cgroup its processes are one
+ * level further down, CGROUP/DELEGATE (no limits there, as crun), and the name
+ * is kept as the xattr below on CGROUP's cgroup2 directory for exec. */
+
+static int procs_dir(const cg_host *host, const char *path, char **dir, capsa_err *e);
+
+#define DELEGATE_XATTR "trusted.capsa.delegate"
+
+static char *ct_why;       /* why cgroup_path_for_ct refused the annotations */
+static char *ct_delegate;  /* run.oci.delegate-cgroup of the create in progress */
+
+char *cgroup_path_for_ct(const char *cgroups_path, const char *id, const spec_map *ann)
+{
+    free(ct_why);
+    free(ct_delegate);
+    ct_why = ct_delegate = NULL;
+    autofree char *sub = NULL;
+    char *del = NULL, *why = NULL;
+    if (cg_sd_ct_annotations(ann, cg_sd_enabled(), cgroup_mode() == CG_UNIFIED, &sub, &del,
+                             &why) < 0) {
+        ct_why = why;
+        return NULL;
+    }
+    char *path = cgroup_path_for(cgroups_path, id);
+    if (path && sub) {
+        char *p2 = xasprintf("%s/%s", path, sub);
+        free(path);
+        path = p2;
+    }
+    if (path)
+        ct_delegate = del;
+    else
+        free(del);
+    return path;
+}
+
+/* Where a container's processes go: path, or path/DELEGATE when its cgroup2
+ * directory carries the delegate xattr (a plain name, checked again). */
+static char *proc_path(const cg_host *host, const char *path)
+{
+    const cg_hier *h = cg_host_v2(host);
+    autofree char *dir = NULL;
+    capsa_err e2;
+    char name[256];
+    ssize_t n;
+    if (host->mode != CG_UNIFIED || !h || cg_resolve(host, h, path, NULL, NULL, &dir, &e2) < 0 ||
+        (n = getxattr(dir, DELEGATE_XATTR, name, sizeof name - 1)) <= 0)
+        return xstrdup(path);
+    name[n] = 0;
+    if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return xstrdup(path);
+    return xasprintf("%s/%s", path, name);
+}
+
+/* The scope of a container path below it (subgroup), if the scope holds
+ * nothing but that path: no process of its own and no other sub-cgroup (so a
+ * cgroupfs container placed inside some capsa scope never stops or changes
+ * that scope). NULL: path is not below a scope of its own (path itself may be
+ * the scope). */
+static char *own_scope_above(const cg_host *host, const char *path)
+{
+    char *scope = cg_sd_scope_of(path);
+    if (!scope || !strcmp(scope, path)) {
+        free(scope);
+        return NULL;
+    }
+    const char *child = path + strlen(scope) + 1;
+    size_t clen = strcspn(child, "/");
+    autofree char *sdir = NULL;
+    capsa_err e2;
+    bool ok = procs_dir(host, scope, &sdir, &e2) >= 0;
+    autofree char *own = ok ? cg_read_opt(sdir, "cgroup.procs") : NULL;
+    if (!ok || (own && own[strspn(own, " \n")]))
+        ok = false;
+    DIR *d = ok ? opendir(sdir) : NULL;
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (de->d_type == DT_DIR && strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+            (strlen(de->d_name) != clen || strncmp(de->d_name, child, clen)))
+            ok = false;
+    if (d)
+        closedir(d);
+    if (!ok) {
+        free(scope);
+        return NULL;
+    }
+    return scope;
+}
+
+static void enable_all(const char *dir)
+{
+    autofree char *ctrls = cg_read_opt(dir, "cgroup.controllers");
+    for (const char *p = ctrls; p && *p;) {
+        p += strspn(p, " \n");
+        size_t n = strcspn(p, " \n");
+        if (n) {
+            capsa_err e2;
+            cg_writef(dir, "cgroup.subtree_control", &e2, "+%.*s", (int)n, p);
+        }
+        p += n;
+    }
+}
+
+/* cgroup2 below a started scope: mkdir path (SCOPE/SUB) and path/DELEGATE,
+ * move pid into the deepest, then enable every controller the scope has in its
+ * subtree_control (and path's, for the delegated one). v1 hierarchies are
+ * left to fs_setup (no rule against processes in inner cgroups there). */
+static int sd_sub_prepare(const char *scope, const char *path, const char *del, pid_t pid,
+                          capsa_err *e)
+{
+    cg_host host;
+    int rr = cg_host_load(&host, e);
+    if (rr < 0)
+        return rr;
+    const cg_hier *h = cg_host_v2(&host);
+    autofree char *sdir = NULL, *ldir = NULL, *tdir = NULL;
+    if (!h)
+        goto out;
+    if ((rr = cg_resolve(&host, h, scope, NULL, NULL, &sdir, e)) < 0 ||
+        (rr = cg_resolve(&host, h, path, NULL, NULL, &ldir, e)) < 0)
+        goto out;
+    tdir = del ? cg_join(ldir, del) : xstrdup(ldir);
+    if (strcmp(ldir, sdir) && mkdir(ldir, 0755) < 0 && errno != EEXIST) {
+        rr = cerr_sys(e, errno, "mkdir %s", ldir);
+        goto out;
+    }
+    if (del && mkdir(tdir, 0755) < 0 && errno != EEXIST) {
+        rr = cerr_sys(e, errno, "mkdir %s", tdir);
+        goto out;
+    }
+    if (pid > 0 && (rr = cg_writef(tdir, "cgroup.procs", e, "%d", (int)pid)) < 0)
+        goto out;
+    if (strcmp(ldir, sdir))
+        enable_all(sdir);
+    if (del) {
+        enable_all(ldir);
+        if (setxattr(ldir, DELEGATE_XATTR, del, strlen(del), 0) < 0)
+            rr = cerr_sys(e, errno, "annotation run.oci.delegate-cgroup: set %s on %s",
+                          DELEGATE_XATTR, ldir);
+    }
+out:
+    cg_host_free(&host);
+    return rr;
+}
+
 /* The systemd driver: the scope first (it needs the init's pid: with none yet,
  * it waits for cgroup_join_v2_pid / cgroup_enter), then the cgroupfs drivers
- * write everything into the delegated cgroup, as runc does. */
+ * write everything into the delegated cgroup, as runc does. With a subgroup
+ * the scope is path's (SCOPE/SUB), the limits go both to the scope (unit
+ * properties) and to SCOPE/SUB (files), as crun. */
+static int sd_place(const char *path, const spec_resources *r, pid_t pid, char **made,
+                    capsa_err *e)
+{
+    autofree char *scope = cg_sd_scope_of(path);
+    int rr = cg_sd_start(scope ? scope : path, r, pid, e);
+    if (rr < 0)
+        return rr;
+    if (scope && (strcmp(scope, path) || ct_delegate) &&
+        (rr = sd_sub_prepare(scope, path, ct_delegate, pid, e)) < 0)
+        cerr_wrap(e, "cgroup %s", path);
+    if (rr == 0)
+        rr = fs_setup(path, r, ct_delegate ? 0 : pid, made, e);
+    if (rr < 0) {
+        capsa_err e2;
+        cgroup_destroy(path, NULL, &e2);
+    }
+    return rr;
+}
+
 static int sd_setup(const char *path, const spec_resources *r, pid_t pid, char **made,
                     capsa_err *e)
 {
     cg_sd_set_pending(NULL, NULL);
-    int rr = pid > 0 ? cg_sd_start(path, r, pid, e) : cg_sd_check(path, e);
-    if (rr == 0 && pid <= 0) {
+    if (pid > 0)
+        return sd_place(path, r, pid, made, e);
+    autofree char *scope = cg_sd_scope_of(path);
+    int rr = cg_sd_check(scope ? scope : path, e);
+    if (rr == 0)
         cg_sd_set_pending(path, r);
-        return 0;
-    }
-    if (rr == 0 && (rr = fs_setup(path, r, pid, made, e)) < 0) {
-        capsa_err e2;
-        cg_sd_stop(path, &e2);
-    }
     return rr;
 }
 
@@ -287,6 +454,8 @@ int cgroup_setup(const char *path, const spec_resources *r, pid_t pid, char **ma
 {
     if (made)
         *made = NULL;
+    if (!path && ct_why)
+        return cerr_set(e, EINVAL, "%s", ct_why);
     return cg_sd_enabled() ? sd_setup(path, r, pid, made, e) : fs_setup(path, r, pid, made, e);
 }
 
@@ -295,12 +464,7 @@ static int sd_start_pending(pid_t pid, capsa_err *e)
 {
     autofree char *path = NULL;
     const spec_resources *r = cg_sd_take_pending(&path);
-    int rr = cg_sd_start(path, r, pid, e);
-    if (rr == 0 && (rr = fs_setup(path, r, pid, NULL, e)) < 0) {
-        capsa_err e2;
-        cg_sd_stop(path, &e2);
-    }
-    return rr;
+    return sd_place(path, r, pid, NULL, e);
 }
 
 int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
@@ -311,7 +475,8 @@ int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
     int rr = cg_host_load(&host, e);
     if (rr < 0)
         return rr;
-    rr = move_pid(&host, path, pid, e);
+    autofree char *pp = proc_path(&host, path);
+    rr = move_pid(&host, pp, pid, e);
     cg_host_free(&host);
     return rr;
 }
@@ -326,9 +491,10 @@ int cgroup_join_open(const char *path, cgroup_join *j, capsa_err *e)
     int rr = cg_host_load(&host, e);
     if (rr < 0)
         return rr;
+    autofree char *pp = proc_path(&host, path);
     for (size_t i = 0; rr >= 0 && i < host.n; i++) {
         autofree char *dir = NULL;
-        if ((rr = cg_resolve(&host, &host.h[i], path, NULL, NULL, &dir, e)) < 0)
+        if ((rr = cg_resolve(&host, &host.h[i], pp, NULL, NULL, &dir, e)) < 0)
             break;
         autofree char *f = host.h[i].v2 ? xstrdup(dir) : cg_join(dir, "tasks");
         int fd = host.h[i].v2 ? open(f, O_PATH | O_DIRECTORY | O_CLOEXEC)
@@ -394,8 +560,10 @@ int cgroup_update(const char *path, const spec_resources *r, capsa_err *e)
         if ((rr = cg_resolve(&host, cg_host_v2(&host), path, &base, &rel, NULL, e)) >= 0)
             rr = cg2_prepare(base, rel, &none, &pl.need, e);
     }
-    if (rr >= 0 && r)
-        rr = cg_sd_update(path, r, e);
+    if (rr >= 0 && r) {
+        autofree char *scope = own_scope_above(&host, path);
+        rr = cg_sd_update(scope ? scope : path, r, e);
+    }
     if (rr >= 0 && r)
         rr = apply(&host, path, r, &pl, true, e);
     if (rr < 0)
@@ -591,7 +759,9 @@ int cgroup_destroy(const char *path, const char *made, capsa_err *e)
         goto out;
     if (cg_sd_pending(path))
         cg_sd_set_pending(NULL, NULL);
-    cg_sd_stop(path, e);   /* a scope capsa made: systemd removes it */
+    /* a subgroup's scope (holding nothing else) is stopped as the container's own */
+    autofree char *scope = own_scope_above(&host, path);
+    cg_sd_stop(scope ? scope : path, e);   /* a scope capsa made: systemd removes it */
     /* The default path's parent, "capsa" under the runtime's own cgroup, is
      * capsa's own and goes when its last container does; other parents only if
      * this container's create made them. */
@@ -602,6 +772,10 @@ int cgroup_destroy(const char *path, const char *made, capsa_err *e)
         capsa_err e2;
         int r1 = cg_resolve(&host, &host.h[i], path, &base, &rel, &dir, &e2);
         if (r1 >= 0 && (r1 = cg_rmdir_tree(dir, deadline, &e2)) >= 0) {
+            autofree char *sdir = NULL;   /* the scope's, if systemd left it (empty only) */
+            if (scope && cg_resolve(&host, &host.h[i], scope, NULL, NULL, &sdir, &e2) >= 0 &&
+                strlen(sdir) < strlen(dir))
+                rmdir(sdir);
             rmdir_made(made, base, dir);
             if (default_parent)
                 cg_rmdir_parents(base, rel);

@@ -101,6 +101,14 @@ bool cgroup_systemd(void);
  * org.systemd.property.NAME ones become properties of the scope it starts, as
  * runc's. The runtime calls it before cgroup_setup. */
 void cgroup_set_systemd_annotations(const spec_map *ann);
+/* cgroup_path_for for a container, with crun's annotations: under the systemd
+ * driver run.oci.systemd.subgroup=NAME makes the path SCOPE/NAME (limits there
+ * and on the scope; the processes there), run.oci.delegate-cgroup=NAME (cgroup
+ * v2) puts the processes in PATH/NAME (no limits, the container's to manage;
+ * cgroup_enter / cgroup_join_open follow it); run.oci.systemd.force_cgroup_v1
+ * is refused. NULL on a bad value: cgroup_setup(NULL) then says why (one line
+ * naming the annotation). */
+char *cgroup_path_for_ct(const char *cgroups_path, const char *id, const spec_map *ann);
 /* false in the static build (and where libsystemd-dev was missing at build). */
 bool cgroup_systemd_built(void);
 /* 1 if the driver can be used here (rootful, user = false; rootless: user),

@@ -181,7 +181,9 @@ const char *cg_sd_bad_path(void);
 
 /* Unit properties as a plain list (systemd_props.c), marshalled by systemd.c.
  * type: 't' u64, 'x' i64, 'u' u32, 'i' i32, 'd' double, 'b' bool, 's' string,
- * 'y' byte array (AllowedCPUs masks), 'D' DeviceAllow a(ss) from pairs. */
+ * 'y' byte array (AllowedCPUs masks), 'D' DeviceAllow a(ss) from pairs,
+ * 'A' a(st) (IODeviceWeight, IOReadBandwidthMax, BlockIO*...): the device
+ * path in pairs[2j] (pairs[2j+1] NULL) and the value in vals[j]. */
 typedef struct {
     char name[64];
     char type;
@@ -192,8 +194,9 @@ typedef struct {
     char *s;
     uint8_t *bytes;
     size_t nbytes;
-    char **pairs;        /* 'D': path, access, path, access, ... */
+    char **pairs;        /* 'D': path, access, path, access, ... ('A': path, NULL, ...) */
     size_t npairs;
+    uint64_t *vals;      /* 'A': the value of each pair */
 } cg_sd_prop;
 typedef struct {
     cg_sd_prop *v;
@@ -207,6 +210,18 @@ int cg_sd_resource_props(const spec_resources *r, bool legacy, cg_sd_props *p, c
 int cg_sd_annotation_props(const spec_map *ann, cg_sd_props *p, capsa_err *e);
 const cg_sd_prop *cg_sd_props_get(const cg_sd_props *p, const char *name);   /* the last */
 void cg_sd_props_free(cg_sd_props *p);
+
+/* crun's annotations: run.oci.systemd.subgroup=NAME (systemd driver only; the
+ * container's cgroup is SCOPE/NAME) and run.oci.delegate-cgroup=NAME (systemd
+ * driver on the unified hierarchy; the processes one level further down, in
+ * CGROUP/NAME). *sub / *del malloc'd or NULL (absent or ""). Refused (-1, *why
+ * one line naming the annotation): run.oci.systemd.force_cgroup_v1, a bad NAME,
+ * delegate-cgroup without the systemd driver or without cgroup v2. */
+int cg_sd_ct_annotations(const spec_map *ann, bool systemd, bool unified, char **sub,
+                         char **del, char **why);
+/* The scope a container cgroup path is in: path up to its last component
+ * ending in ".scope" when that is the last, or one or two above it; else NULL. */
+char *cg_sd_scope_of(const char *path);
 
 /* A create whose init is not born yet: the scope starts with its pid later. */
 void cg_sd_set_pending(const char *path, const spec_resources *r);

@@ -121,6 +121,7 @@ void cg_sd_props_free(cg_sd_props *p)
         for (size_t j = 0; j < p->v[i].npairs * 2; j++)
             free(p->v[i].pairs[j]);
         free(p->v[i].pairs);
+        free(p->v[i].vals);
     }
     free(p->v);
     p->v = NULL;
@@ -209,6 +210,63 @@ static void device_props(cg_sd_props *p, const spec_resources *res)
     }
 }
 
+/* One a(st) property (IODeviceWeight, IOReadBandwidthMax, BlockIO...): the
+ * device as systemd's "/dev/block/MAJ:MIN" (systemd parses that form itself,
+ * no /dev/block symlink is needed) and the value. An empty list adds nothing. */
+static cg_sd_prop *add_dev_list(cg_sd_props *p, const char *name, size_t cap)
+{
+    cg_sd_prop *q = add(p, name, 'A');
+    q->pairs = xcalloc(cap * 2 + 1, sizeof *q->pairs);
+    q->vals = xcalloc(cap + 1, sizeof *q->vals);
+    return q;
+}
+
+static void dev_list_add(cg_sd_prop *q, int64_t major, int64_t minor, uint64_t v)
+{
+    q->pairs[q->npairs * 2] = xasprintf("/dev/block/%" PRId64 ":%" PRId64, major, minor);
+    q->vals[q->npairs++] = v;
+}
+
+static void add_throttle(cg_sd_props *p, const char *name, const spec_blkio_throttles *t)
+{
+    if (!t->n)
+        return;
+    cg_sd_prop *q = add_dev_list(p, name, t->n);
+    for (size_t i = 0; i < t->n; i++)
+        dev_list_add(q, t->v[i].major, t->v[i].minor, t->v[i].rate);
+}
+
+/* linux.resources.blockIO. Unified: IOWeight (the blkio weight 10..1000 as
+ * capsa's io.weight file takes it, runc's fs2 formula 1 + (w-10)*9999/990),
+ * IODeviceWeight, IO{Read,Write}{Bandwidth,IOPS}Max. Legacy (systemd drives
+ * blkio v1): BlockIOWeight / BlockIODeviceWeight as given (10..1000),
+ * BlockIO{Read,Write}Bandwidth; v1 systemd has no IOPS property (the
+ * cgroupfs driver writes blkio.throttle.*_iops_device). Weight 0 is unset. */
+static void io_props(cg_sd_props *p, const spec_blkio *b, bool legacy)
+{
+    if (b->has_weight && b->weight)
+        add_u64(p, legacy ? "BlockIOWeight" : "IOWeight",
+                legacy ? b->weight : cg_blkio_to_io_weight(b->weight));
+    size_t nw = 0;
+    for (size_t i = 0; i < b->n_weight_device; i++)
+        nw += b->weight_device[i].has_weight && b->weight_device[i].weight;
+    if (nw) {
+        cg_sd_prop *q = add_dev_list(p, legacy ? "BlockIODeviceWeight" : "IODeviceWeight", nw);
+        for (size_t i = 0; i < b->n_weight_device; i++) {
+            const spec_blkio_weight_dev *d = &b->weight_device[i];
+            if (d->has_weight && d->weight)
+                dev_list_add(q, d->major, d->minor,
+                             legacy ? d->weight : cg_blkio_to_io_weight(d->weight));
+        }
+    }
+    add_throttle(p, legacy ? "BlockIOReadBandwidth" : "IOReadBandwidthMax", &b->read_bps);
+    add_throttle(p, legacy ? "BlockIOWriteBandwidth" : "IOWriteBandwidthMax", &b->write_bps);
+    if (!legacy) {
+        add_throttle(p, "IOReadIOPSMax", &b->read_iops);
+        add_throttle(p, "IOWriteIOPSMax", &b->write_iops);
+    }
+}
+
 /* The limits systemd has properties for. Unified: the v2 names (runc's
  * genV2ResourcesProperties); legacy/hybrid (systemd drives v1 controllers):
  * MemoryLimit and CPUShares as runc's genV1ResourcesProperties, no
@@ -274,6 +332,7 @@ int cg_sd_resource_props(const spec_resources *res, bool legacy, cg_sd_props *p,
         if (!strcmp(k, "cpu.weight"))
             add_u64(p, "CPUWeight", strtoull(v, NULL, 10));
     }
+    io_props(p, &res->blkio, legacy);
     device_props(p, res);
     return 0;
 }
@@ -394,4 +453,118 @@ int cg_sd_annotation_props(const spec_map *ann, cg_sd_props *p, capsa_err *e)
         }
     }
     return 0;
+}
+
+/* ---- crun's run.oci.systemd.subgroup / run.oci.delegate-cgroup ---- */
+
+/* One cgroup directory name below the scope: not empty, no '/', not "." or
+ * "..", no control characters, and not a name the kernel's own files take
+ * ("cgroup.procs", "memory.max": "<controller or cgroup>.<anything>"). */
+static const char *bad_cgroup_name(const char *n)
+{
+    static const char *const pre[] = {"cgroup", "cpu", "cpuset", "cpuacct", "io", "blkio",
+                                      "memory", "pids", "hugetlb", "rdma", "misc", "freezer",
+                                      "devices", "net_cls", "net_prio", "perf_event", NULL};
+    if (!*n)
+        return "is empty";
+    if (strlen(n) > 255)
+        return "is longer than 255 bytes";
+    if (strchr(n, '/'))
+        return "contains a '/' (one cgroup name, not a path)";
+    if (!strcmp(n, ".") || !strcmp(n, ".."))
+        return "is \".\" or \"..\"";
+    for (const char *c = n; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return "contains a control character";
+    const char *dot = strchr(n, '.');
+    for (size_t i = 0; dot && pre[i]; i++)
+        if (strlen(pre[i]) == (size_t)(dot - n) && !strncmp(n, pre[i], (size_t)(dot - n)))
+            return "is the name of a cgroup interface file";
+    if (!strcmp(n, "tasks") || !strcmp(n, "notify_on_release") || !strcmp(n, "release_agent"))
+        return "is the name of a cgroup interface file";
+    return NULL;
+}
+
+/* v for a one-line message: control characters as '?', at most 80 bytes. */
+static char *printable(const char *v)
+{
+    char *o = cg_strndup(v, strnlen(v, 80));
+    for (char *c = o; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    return o;
+}
+
+static const char *ann_get(const spec_map *ann, const char *key, bool *present)
+{
+    *present = false;
+    const char *v = NULL;
+    for (size_t i = 0; ann && i < ann->n; i++)
+        if (!strcmp(ann->v[i].key, key)) {
+            *present = true;
+            v = ann->v[i].value ? ann->v[i].value : "";
+        }
+    return v;
+}
+
+int cg_sd_ct_annotations(const spec_map *ann, bool systemd, bool unified, char **sub,
+                         char **del, char **why)
+{
+    *sub = *del = *why = NULL;
+    bool has;
+    const char *v = ann_get(ann, "run.oci.systemd.force_cgroup_v1", &has);
+    autofree char *pv = v ? printable(v) : NULL;
+    if (has) {
+        *why = xasprintf("annotation run.oci.systemd.force_cgroup_v1=%s: not supported by "
+                         "capsa (a named cgroup v1 hierarchy for systemd in the container)", pv);
+        return -1;
+    }
+    const char *s = ann_get(ann, "run.oci.systemd.subgroup", &has);
+    if (systemd && has && *s) {
+        const char *bad = bad_cgroup_name(s);
+        if (bad) {
+            autofree char *ps = printable(s);
+            *why = xasprintf("annotation run.oci.systemd.subgroup=%s: the name %s", ps, bad);
+            return -1;
+        }
+        *sub = xstrdup(s);
+    }
+    const char *d = ann_get(ann, "run.oci.delegate-cgroup", &has);
+    if (has && *d) {
+        const char *bad = bad_cgroup_name(d);
+        autofree char *pd = printable(d);
+        if (!systemd)
+            *why = xasprintf("annotation run.oci.delegate-cgroup=%s: capsa supports it only with "
+                             "--systemd-cgroup", pd);
+        else if (!unified)
+            *why = xasprintf("annotation run.oci.delegate-cgroup=%s: needs the unified cgroup v2 "
+                             "hierarchy (delegation is not safe on cgroup v1)", pd);
+        else if (bad)
+            *why = xasprintf("annotation run.oci.delegate-cgroup=%s: the name %s", pd, bad);
+        if (*why) {
+            free(*sub);
+            *sub = NULL;
+            return -1;
+        }
+        *del = xstrdup(d);
+    }
+    return 0;
+}
+
+char *cg_sd_scope_of(const char *path)
+{
+    if (!path)
+        return NULL;
+    /* the last component ending in ".scope", at most two levels above the end */
+    size_t n = strlen(path);
+    const char *end = path + n;
+    for (int up = 0; up < 3 && end > path; up++) {
+        const char *s = end;
+        while (s > path && s[-1] != '/')
+            s--;
+        if (end - s > 6 && !strncmp(end - 6, ".scope", 6))
+            return cg_strndup(path, (size_t)(end - path));
+        end = s > path ? s - 1 : s;
+    }
+    return NULL;
 }

@@ -270,7 +270,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
 
     cstate st = {.id = (char *)id, .bundle = bundle, .rootfs = rootfs,
                  .oci_version = s->oci_version, .created = ct_now_rfc3339(),
-                 .cgroup_path = cgroup_path_for(s->linux.cgroups_path, id),
+                 .cgroup_path = cgroup_path_for_ct(s->linux.cgroups_path, id, &s->annotations),
                  .annotations = s->annotations, .has_userns = s->linux.ns[NS_USER].present,
                  .poststart = s->hooks.poststart.n > 0, .poststop = s->hooks.poststop.n > 0};
     char owner[32];

@@ -416,6 +416,198 @@ static void test_annotation_props(void **st)
     ann_bad("org.systemd.property.Delegate", "false", "capsa sets");
 }
 
+/* One a(st) entry of an 'A' property. */
+static void dev_is(const cg_sd_props *p, const char *name, size_t idx, const char *dev,
+                   uint64_t val)
+{
+    const cg_sd_prop *q = cg_sd_props_get(p, name);
+    if (!q)
+        fail_msg("no property %s", name);
+    assert_int_equal(q->type, 'A');
+    assert_true(idx < q->npairs);
+    assert_string_equal(q->pairs[2 * idx], dev);
+    assert_int_equal(q->vals[idx], val);
+}
+
+static spec_resources io_res(spec_blkio_weight_dev *wd, spec_blkio_throttle *t)
+{
+    spec_resources r = {0};
+    r.blkio.has_weight = true;
+    r.blkio.weight = 500;
+    wd[0] = (spec_blkio_weight_dev){.major = 8, .minor = 0, .has_weight = true, .weight = 1000};
+    wd[1] = (spec_blkio_weight_dev){.major = 8, .minor = 16, .has_weight = true, .weight = 0};
+    wd[2] = (spec_blkio_weight_dev){.major = 8, .minor = 32, .has_weight = true, .weight = 10};
+    r.blkio.weight_device = wd;
+    r.blkio.n_weight_device = 3;
+    t[0] = (spec_blkio_throttle){.major = 7, .minor = 0, .rate = 1048576};
+    t[1] = (spec_blkio_throttle){.major = 7, .minor = 1, .rate = 2097152};
+    t[2] = (spec_blkio_throttle){.major = 7, .minor = 0, .rate = 100};
+    t[3] = (spec_blkio_throttle){.major = 7, .minor = 0, .rate = 200};
+    r.blkio.read_bps = (spec_blkio_throttles){&t[0], 2};
+    r.blkio.write_bps = (spec_blkio_throttles){&t[1], 1};
+    r.blkio.read_iops = (spec_blkio_throttles){&t[2], 1};
+    r.blkio.write_iops = (spec_blkio_throttles){&t[3], 1};
+    return r;
+}
+
+static void test_io_props(void **st)
+{
+    (void)st;
+    spec_blkio_weight_dev wd[3];
+    spec_blkio_throttle t[4];
+    spec_resources r = io_res(wd, t);
+    cg_sd_props p = {0};
+    capsa_err e;
+    /* unified: runc's fs2 io.weight formula 1 + (w - 10) * 9999 / 990 */
+    assert_int_equal(cg_sd_resource_props(&r, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "IOWeight"), 1 + (500 - 10) * 9999 / 990);   /* 4950 */
+    dev_is(&p, "IODeviceWeight", 0, "/dev/block/8:0", 10000);
+    dev_is(&p, "IODeviceWeight", 1, "/dev/block/8:32", 1);   /* weight 0: unset, left out */
+    assert_int_equal(cg_sd_props_get(&p, "IODeviceWeight")->npairs, 2);
+    dev_is(&p, "IOReadBandwidthMax", 0, "/dev/block/7:0", 1048576);
+    dev_is(&p, "IOReadBandwidthMax", 1, "/dev/block/7:1", 2097152);
+    dev_is(&p, "IOWriteBandwidthMax", 0, "/dev/block/7:1", 2097152);
+    dev_is(&p, "IOReadIOPSMax", 0, "/dev/block/7:0", 100);
+    dev_is(&p, "IOWriteIOPSMax", 0, "/dev/block/7:0", 200);
+    assert_null(cg_sd_props_get(&p, "BlockIOWeight"));
+    cg_sd_props_free(&p);
+    /* legacy: the v1 names, weights as given (10..1000), no IOPS property */
+    assert_int_equal(cg_sd_resource_props(&r, true, &p, &e), 0);
+    assert_int_equal(u64(&p, "BlockIOWeight"), 500);
+    dev_is(&p, "BlockIODeviceWeight", 0, "/dev/block/8:0", 1000);
+    dev_is(&p, "BlockIODeviceWeight", 1, "/dev/block/8:32", 10);
+    dev_is(&p, "BlockIOReadBandwidth", 1, "/dev/block/7:1", 2097152);
+    dev_is(&p, "BlockIOWriteBandwidth", 0, "/dev/block/7:1", 2097152);
+    assert_null(cg_sd_props_get(&p, "IOWeight"));
+    assert_null(cg_sd_props_get(&p, "IOReadIOPSMax"));
+    assert_null(cg_sd_props_get(&p, "BlockIOReadIOPS"));
+    cg_sd_props_free(&p);
+    /* the ends of the range; weight 0 (Docker's default blockIO) is unset */
+    spec_resources w = {0};
+    w.blkio.has_weight = true;
+    w.blkio.weight = 10;
+    assert_int_equal(cg_sd_resource_props(&w, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "IOWeight"), 1);
+    cg_sd_props_free(&p);
+    w.blkio.weight = 1000;
+    assert_int_equal(cg_sd_resource_props(&w, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "IOWeight"), 10000);
+    cg_sd_props_free(&p);
+    w.blkio.weight = 100;
+    assert_int_equal(cg_sd_resource_props(&w, false, &p, &e), 0);
+    assert_int_equal(u64(&p, "IOWeight"), 1 + 90 * 9999 / 990);   /* 910 */
+    cg_sd_props_free(&p);
+    w.blkio.weight = 0;
+    assert_int_equal(cg_sd_resource_props(&w, false, &p, &e), 0);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(cg_sd_resource_props(&w, true, &p, &e), 0);
+    assert_int_equal(p.n, 0);
+}
+
+static void ct_ann(const char *const *kv, bool systemd, bool unified, const char *sub,
+                   const char *del, const char *why_word)
+{
+    spec_map m = {0};
+    spec_kv ent[4];
+    size_t n = 0;
+    for (; kv[2 * n]; n++) {
+        ent[n].key = (char *)kv[2 * n];
+        ent[n].value = (char *)kv[2 * n + 1];
+    }
+    m.v = ent;
+    m.n = n;
+    char *s = NULL, *d = NULL, *why = NULL;
+    int r = cg_sd_ct_annotations(&m, systemd, unified, &s, &d, &why);
+    if (why_word) {
+        assert_int_equal(r, -1);
+        assert_non_null(why);
+        if (!strstr(why, why_word))
+            fail_msg("\"%s\" does not say \"%s\"", why, why_word);
+        assert_null(strchr(why, '\n'));
+        assert_null(s);
+        assert_null(d);
+    } else {
+        if (r)
+            fail_msg("refused: %s", why);
+        if (sub)
+            assert_string_equal(s, sub);
+        else
+            assert_null(s);
+        if (del)
+            assert_string_equal(d, del);
+        else
+            assert_null(d);
+    }
+    free(s);
+    free(d);
+    free(why);
+}
+
+#define KV(...) ((const char *const[]){__VA_ARGS__, NULL, NULL})
+
+static void test_ct_annotations(void **st)
+{
+    (void)st;
+    const char *none[] = {NULL, NULL};
+    ct_ann(none, true, true, NULL, NULL, NULL);           /* runc's default: no subgroup */
+    ct_ann(KV("run.oci.systemd.subgroup", "container"), true, true, "container", NULL, NULL);
+    ct_ann(KV("run.oci.systemd.subgroup", "payload"), true, false, "payload", NULL, NULL);
+    ct_ann(KV("run.oci.systemd.subgroup", ""), true, true, NULL, NULL, NULL);   /* crun: none */
+    ct_ann(KV("run.oci.systemd.subgroup", "x"), false, true, NULL, NULL, NULL); /* cgroupfs */
+    ct_ann(KV("run.oci.systemd.subgroup", "c", "run.oci.delegate-cgroup", "d"), true, true, "c",
+           "d", NULL);
+    ct_ann(KV("run.oci.delegate-cgroup", "d"), true, true, NULL, "d", NULL);
+    ct_ann(KV("run.oci.delegate-cgroup", ""), true, false, NULL, NULL, NULL);
+    /* refused, one line naming the annotation */
+    ct_ann(KV("run.oci.systemd.subgroup", "a/b"), true, true, NULL, NULL,
+           "run.oci.systemd.subgroup=a/b");
+    ct_ann(KV("run.oci.systemd.subgroup", ".."), true, true, NULL, NULL, "run.oci.systemd.subgroup");
+    ct_ann(KV("run.oci.systemd.subgroup", "."), true, true, NULL, NULL, "\".\" or \"..\"");
+    ct_ann(KV("run.oci.systemd.subgroup", "cgroup.procs"), true, true, NULL, NULL,
+           "interface file");
+    ct_ann(KV("run.oci.systemd.subgroup", "memory.max"), true, true, NULL, NULL, "interface file");
+    ct_ann(KV("run.oci.systemd.subgroup", "a\nb"), true, true, NULL, NULL, "control character");
+    ct_ann(KV("run.oci.systemd.subgroup", "my.group"), true, true, "my.group", NULL, NULL);
+    ct_ann(KV("run.oci.delegate-cgroup", "../x"), true, true, NULL, NULL,
+           "run.oci.delegate-cgroup");
+    ct_ann(KV("run.oci.delegate-cgroup", "d"), true, false, NULL, NULL, "cgroup v2");
+    ct_ann(KV("run.oci.delegate-cgroup", "d"), false, true, NULL, NULL, "--systemd-cgroup");
+    ct_ann(KV("run.oci.systemd.subgroup", "c", "run.oci.delegate-cgroup", "a/b"), true, true, NULL,
+           NULL, "run.oci.delegate-cgroup");
+    ct_ann(KV("run.oci.systemd.force_cgroup_v1", "/sys/fs/cgroup/systemd"), true, true, NULL, NULL,
+           "run.oci.systemd.force_cgroup_v1");
+    ct_ann(KV("run.oci.systemd.force_cgroup_v1", "/x"), false, true, NULL, NULL,
+           "not supported");
+}
+
+static void scope_is(const char *path, const char *want)
+{
+    char *got = cg_sd_scope_of(path);
+    if (!want) {
+        if (got)
+            fail_msg("%s: scope %s, want none", path ? path : "(null)", got);
+        return;
+    }
+    if (!got)
+        fail_msg("%s: no scope, want %s", path, want);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_scope_of(void **st)
+{
+    (void)st;
+    scope_is("/system.slice/capsa-a.scope", "/system.slice/capsa-a.scope");
+    scope_is("/system.slice/capsa-a.scope/container", "/system.slice/capsa-a.scope");
+    scope_is("/system.slice/capsa-a.scope/c/d", "/system.slice/capsa-a.scope");
+    scope_is("/system.slice/capsa-a.scope/c/d/e", NULL);
+    scope_is("/a.slice/x.scope/y.scope", "/a.slice/x.scope/y.scope");
+    scope_is("/system.slice/capsa-a", NULL);
+    scope_is("capsa/x", NULL);
+    scope_is("/.scope", NULL);
+    scope_is(NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +618,9 @@ int main(void)
         cmocka_unit_test(test_resource_props_legacy),
         cmocka_unit_test(test_device_props),
         cmocka_unit_test(test_annotation_props),
+        cmocka_unit_test(test_io_props),
+        cmocka_unit_test(test_ct_annotations),
+        cmocka_unit_test(test_scope_of),
     };
     return cmocka_run_group_tests_name("systemd", tests, NULL, NULL);
 }
