@@ -429,8 +429,9 @@ static int sd_place(const char *path, const spec_resources *r, pid_t pid, char *
         cerr_wrap(e, "cgroup %s", path);
     if (rr == 0)
         rr = fs_setup(path, r, ct_delegate ? 0 : pid, made, e);
-    if (rr < 0) {
+    if (rr < 0) {   /* the scope is ours: stop it, then remove what is left below */
         capsa_err e2;
+        cg_sd_stop(scope ? scope : path, &e2);
         cgroup_destroy(path, NULL, &e2);
     }
     return rr;

@@ -208,6 +208,8 @@ int cg_sd_resource_props(const spec_resources *r, bool legacy, cg_sd_props *p, c
 /* Append the org.systemd.property.NAME=VALUE annotations (GVariant text values,
  * NAMESec -> NAMEUSec in microseconds, as runc). Bad name/value: one-line error. */
 int cg_sd_annotation_props(const spec_map *ann, cg_sd_props *p, capsa_err *e);
+/* Unit tests: the text of /proc/devices (for "char-NAME" DeviceAllow entries). */
+void cg_sd_set_proc_devices(const char *text);
 const cg_sd_prop *cg_sd_props_get(const cg_sd_props *p, const char *name);   /* the last */
 void cg_sd_props_free(cg_sd_props *p);
 

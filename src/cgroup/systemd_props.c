@@ -173,11 +173,52 @@ static int add_mask(cg_sd_props *p, const char *prop, const char *list, capsa_er
 
 static uint64_t mem_val(int64_t v) { return v < 0 ? UINT64_MAX : (uint64_t)v; }
 
+/* runc's findDeviceGroup: "c 136:* rwm" (a major, any minor) is DeviceAllow
+ * "char-pts", the major's first name in /proc/devices; NULL when it has none. */
+static const char *proc_devices_text;   /* tests: instead of /proc/devices */
+
+void cg_sd_set_proc_devices(const char *text) { proc_devices_text = text; }
+
+static char *major_group(char type, int64_t major)
+{
+    autofree char *own = NULL;
+    const char *t = proc_devices_text;
+    if (!t) {
+        FILE *f = fopen("/proc/devices", "re");
+        size_t cap = 0;
+        if (!f)
+            return NULL;
+        ssize_t n = getdelim(&own, &cap, 0, f);
+        fclose(f);
+        if (n <= 0)
+            return NULL;
+        t = own;
+    }
+    const char *want = type == 'b' ? "Block devices:" : "Character devices:";
+    bool in = false;
+    for (const char *l = t; *l;) {
+        size_t n = strcspn(l, "\n");
+        if (n && l[n - 1] == ':')
+            in = n == strlen(want) && !strncmp(l, want, n);
+        else if (in) {
+            char *end;
+            long long m = strtoll(l, &end, 10);
+            while (*end == ' ')
+                end++;
+            size_t nl = (size_t)(l + n - end);
+            if (end != l && m == major && nl)
+                return xasprintf("%s-%.*s", type == 'b' ? "block" : "char", (int)nl, end);
+        }
+        l += n + (l[n] == '\n');
+    }
+    return NULL;
+}
+
 /* DevicePolicy/DeviceAllow from the rule list, as far as systemd can say it:
  * a list that starts by denying everything and then allows becomes
  * DevicePolicy=strict + DeviceAllow ("/dev/char/1:3" for one node, "char-*" /
- * "block-*" for a whole type); anything else (denies after allows, a major
- * with any minor) is left to the eBPF filter / devices.* files the cgroupfs
+ * "block-*" for a whole type, "char-pts" for a major with any minor, as runc);
+ * anything else (denies after allows, a major /proc/devices does not name) is left to the eBPF filter / devices.* files the cgroupfs
  * driver writes anyway. */
 static void device_props(cg_sd_props *p, const spec_resources *res)
 {
@@ -202,7 +243,7 @@ static void device_props(cg_sd_props *p, const spec_resources *res)
             node = xasprintf("/dev/%s/%" PRId64 ":%" PRId64, kind, d[i].major, d[i].minor);
         else if (!d[i].has_major || d[i].major < 0)
             node = xasprintf("%s-*", kind);
-        else
+        else if (!(node = major_group(d[i].type, d[i].major)))
             continue;
         q->pairs[q->npairs * 2] = node;
         q->pairs[q->npairs * 2 + 1] = xstrdup(d[i].access ? d[i].access : "rwm");

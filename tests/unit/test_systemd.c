@@ -288,6 +288,8 @@ static void test_device_props(void **st)
     spec_resources r = {.devices = d, .n_devices = sizeof d / sizeof *d};
     cg_sd_props p = {0};
     capsa_err e;
+    cg_sd_set_proc_devices("Character devices:\n  1 mem\n  5 /dev/tty\n\nBlock devices:\n"
+                           "136 notpts\n");
     assert_int_equal(cg_sd_resource_props(&r, false, &p, &e), 0);
     const cg_sd_prop *pol = cg_sd_props_get(&p, "DevicePolicy");
     assert_non_null(pol);
@@ -298,14 +300,30 @@ static void test_device_props(void **st)
     static const char *const want[][2] = {{"/dev/char/1:3", "rwm"}, {"/dev/char/5:0", "rw"},
                                          {"/dev/block/8:0", "rwm"}, {"char-*", "m"},
                                          {"block-*", "m"}};
-    /* "c 136:* rwm" (a major, any minor) has no DeviceAllow form without /proc/devices
-     * names: the eBPF filter / devices.allow the cgroupfs driver writes carries it */
+    /* "c 136:* rwm" (a major, any minor): no character major 136 in /proc/devices, no
+     * DeviceAllow form: the eBPF filter / devices.allow the cgroupfs driver writes carry it */
     assert_int_equal(a->npairs, 5);
     for (size_t i = 0; i < 5; i++) {
         assert_string_equal(a->pairs[2 * i], want[i][0]);
         assert_string_equal(a->pairs[2 * i + 1], want[i][1]);
     }
     cg_sd_props_free(&p);
+    /* with its name: "char-pts", as runc's findDeviceGroup (the first name of the major) */
+    cg_sd_set_proc_devices("Character devices:\n  1 mem\n136 pts\n136 pts2\n\nBlock devices:\n"
+                           "  8 sd\n");
+    d[6].type = 'c';
+    assert_int_equal(cg_sd_resource_props(&r, false, &p, &e), 0);
+    a = cg_sd_props_get(&p, "DeviceAllow");
+    assert_int_equal(a->npairs, 6);
+    assert_string_equal(a->pairs[10], "char-pts");
+    assert_string_equal(a->pairs[11], "rwm");
+    cg_sd_props_free(&p);
+    d[6].type = 'b';
+    d[6].major = 8;
+    assert_int_equal(cg_sd_resource_props(&r, false, &p, &e), 0);
+    assert_string_equal(cg_sd_props_get(&p, "DeviceAllow")->pairs[10], "block-sd");
+    cg_sd_props_free(&p);
+    cg_sd_set_proc_devices(NULL);
 
     /* not deny-all first, or a deny later: no device properties (the files decide) */
     spec_dev_rule d2[] = {{.allow = true, .type = 'a', .access = "rwm"}};
