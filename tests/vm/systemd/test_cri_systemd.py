@@ -127,6 +127,12 @@ def assert_in_scope(pid, path, binary):
     assert wrong == {}, f"pid {pid} outside {path} in: {wrong}"
 
 
+def pids_running(*argv):
+    want = "\0".join(argv) + "\0"
+    return [int(p) for p in os.listdir("/proc")
+            if p.isdigit() and _read(f"/proc/{p}/cmdline", "") == want]
+
+
 def show(unit, *props):
     r = subprocess.run(["systemctl", "show", unit, *[f"--property={p}" for p in props]],
                        capture_output=True, text=True, check=True)
@@ -239,11 +245,13 @@ class Cri:
         self.sock = f"{d}/containerd.sock"
         self.roots = {}
 
+    def argv(self, *args):
+        return [CRICTL, "--runtime-endpoint", "unix://" + self.sock,
+                "--image-endpoint", "unix://" + self.sock, "--timeout", "60s", *args]
+
     def crictl(self, *args, check=True, timeout=120):
-        r = subprocess.run([CRICTL, "--runtime-endpoint", "unix://" + self.sock,
-                            "--image-endpoint", "unix://" + self.sock, "--timeout", "60s",
-                            *args], capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL)
+        r = subprocess.run(self.argv(*args), capture_output=True, text=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
         assert not check or r.returncode == 0, \
             f"crictl {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()[-800:]}"
         return r
@@ -399,6 +407,10 @@ def test_pod_and_container_in_kubepods_scopes(cri, handler):
                          "Slice": pod_slice(uid), "Delegate": "yes"}, props
         sb_pid = json.loads(c.crictl("inspectp", podid).stdout)["info"]["pid"]
         assert_in_scope(sb_pid, f"{base}/{sb_unit}", binary)
+        # containerd gives the sandbox CPU shares 2: weight 1 (runc's formula), v1 shares 2
+        props = show(sb_unit, "CPUWeight" if V2 else "CPUShares")
+        assert props == ({"CPUWeight": "1"} if V2 else {"CPUShares": "2"}), props
+        assert cg_files(f"{base}/{sb_unit}")["cpu.weight"] == ("1" if V2 else "2")
 
         cid = c.crictl("create", podid, ctr_json, pod).stdout.strip()
         c.crictl("start", cid)
@@ -419,6 +431,15 @@ def test_pod_and_container_in_kubepods_scopes(cri, handler):
 
         r = c.crictl("exec", cid, "echo", "in-scope")
         assert r.stdout.strip() == "in-scope", r.stdout
+        # an exec'd process joins the container's scope
+        ex = subprocess.Popen(c.argv("exec", cid, "sleep", "97"), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            (epid,) = wait_for("the exec'd sleep", lambda: pids_running("sleep", "97"))
+            assert_in_scope(epid, path, binary)
+            os.kill(epid, signal.SIGKILL)
+        finally:
+            ex.wait(timeout=120)
 
         # UpdateContainerResources: the unit's properties and the files
         c.crictl("update", "--memory", str(96 * MIB), "--cpu-quota", "20000", cid)
