@@ -46,6 +46,9 @@ PKGS="$PKGS libsystemd-dev"
 # `deps.sh --no-vm` (make demo) leaves them out.
 if [ "${1:-}" != "--no-vm" ] && [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
     PKGS="$PKGS qemu-system-x86 linux-image-amd64"
+    # apparmor (apparmor_parser): the guest's kernel has AppArmor on; its tests load
+    # their own profiles (tests/integration/test_apparmor.py).
+    PKGS="$PKGS apparmor"
     # tests/vm/systemd: the guest boots the host's systemd as PID 1 with a D-Bus system
     # bus (installing them starts nothing on a host that does not run systemd);
     # dbus-user-session: a user's own bus under user@UID.service (rootless systemdUser).

@@ -83,11 +83,11 @@ int cmd_exec(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         case OPT_IGNORE_PAUSED: o.ignore_paused = true; break;
         case OPT_CGROUP: cmd_push(&cgroups, &ncgroups, optarg); break;
         case OPT_LABEL:
-        case OPT_APPARMOR:
             if (*optarg)
-                return cerr_set(e, ENOTSUP, "exec: %s: no LSM support in capsa yet",
-                                opt == OPT_LABEL ? "--process-label" : "--apparmor");
+                return cerr_set(e, ENOTSUP, "exec: --process-label: no SELinux support in "
+                                "capsa yet");
             break;
+        case OPT_APPARMOR: o.apparmor = *optarg ? optarg : NULL; break;
         }
     }
     if (optind >= argc)

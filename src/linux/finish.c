@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -126,6 +127,40 @@ static bool filter_at_exec(const spec_linux *l)
     return l->seccomp.present && !seccomp_uses_notify(&l->seccomp);
 }
 
+/* process.apparmorProfile: the profile the kernel puts the process under at its
+ * execve (runc's aa_change_onexec). The attr file is opened in the container's
+ * /proc and must be procfs itself: an image that shadows /proc (a volume over it)
+ * would otherwise swallow the write and run unconfined (CVE-2019-16884). Only
+ * reached where AppArmor is enabled (spec validation refuses the field elsewhere). */
+static int apply_apparmor(const char *profile, capsa_err *e)
+{
+    if (!profile || !*profile)
+        return 0;
+    const char *path = "/proc/self/attr/apparmor/exec";   /* Linux 5.8+ */
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        fd = open(path = "/proc/self/attr/exec", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cerr_sys(e, errno, "apparmor profile %s: open %s", profile, path);
+    struct statfs sfs;
+    /* CAPSA_FAULT=apparmor-any-fs: the check off, for the test's control only */
+    if (!fault_is("apparmor-any-fs") && (fstatfs(fd, &sfs) < 0 ||
+                                          sfs.f_type != PROC_SUPER_MAGIC)) {
+        close(fd);
+        return cerr_set(e, EPERM, "apparmor profile %s: %s is not on procfs", profile, path);
+    }
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "exec %s", profile);
+    ssize_t w = n > 0 && (size_t)n < sizeof buf ? write(fd, buf, (size_t)n) : -1;
+    int err = errno;
+    close(fd);
+    if (w != n)
+        return cerr_set(e, w < 0 ? err : EIO, "apparmor profile %s: %s", profile,
+                        w < 0 && err == ENOENT ? "no such profile is loaded"
+                                               : strerror(w < 0 ? err : EIO));
+    return 0;
+}
+
 static int finish(const spec_process *p, const spec_linux *l, int sock, bool console,
                   char **exe, capsa_err *e)
 {
@@ -138,6 +173,8 @@ static int finish(const spec_process *p, const spec_linux *l, int sock, bool con
     if (console && !p->terminal && setsid() < 0)
         return cerr_sys(e, errno, "setsid");
     if ((r = process_chdir(p, e)) < 0)
+        return r;
+    if ((r = apply_apparmor(p->apparmor_profile, e)) < 0)
         return r;
     if ((r = process_identity(p, p->no_new_privileges, e)) < 0)
         return r;

@@ -154,6 +154,13 @@ static int build_process(spec *s, const rt_exec_opts *o, spec **proc, capsa_err 
     }
     if (o->no_new_privs)
         p->no_new_privileges = true;
+    if (o->apparmor) {
+        free(p->apparmor_profile);
+        p->apparmor_profile = xstrdup(o->apparmor);
+        if (!spec_lsm_enabled("apparmor"))
+            return cerr_set(e, ENOTSUP, "exec: --apparmor %s: AppArmor is not enabled on this "
+                            "host", o->apparmor);
+    }
     return 0;
 }
 

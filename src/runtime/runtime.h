@@ -25,6 +25,7 @@ typedef struct {
     char **args;              /* NULL-terminated; used without --process */
     bool tty, detach, no_new_privs, ignore_paused;
     const char *console_socket, *pid_file, *cwd, *user, *additional_gids;
+    const char *apparmor;     /* --apparmor PROFILE (without --process, as runc) */
     char **env, **caps;       /* NULL-terminated lists of --env K=V, --cap CAP */
     char **cgroups;           /* --cgroup [CTRL:]SUB (runc 1.1), NULL-terminated */
     int preserve_fds;

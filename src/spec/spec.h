@@ -295,6 +295,8 @@ int spec_validate(const spec *s, capsa_err *e);
 /* The same for a process.json (spec_parse_process): a field capsa does not
  * implement (scheduler, ioPriority, an LSM label, ...) is refused, not ignored. */
 int spec_validate_process(const spec *s, capsa_err *e);
+/* "apparmor" or "selinux" is enabled on this host (runc's tests). */
+bool spec_lsm_enabled(const char *name);
 
 /* A located error for a JSON path of this spec ("mounts[2].destination",
  * "linux.resources.memory.limit"): "config.json:L:C: <path>: <message>".

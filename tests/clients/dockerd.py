@@ -124,13 +124,19 @@ def build_image_tar(dest):
 
 
 class Dockerd:
-    def __init__(self, base, name, runtimes=None, add_runtime=None, extra=(), ready=60):
+    def __init__(self, base, name, runtimes=None, add_runtime=None, extra=(), ready=60,
+                 systemd=False):
         """runtimes: {name: path} for daemon.json; add_runtime: {name: path} for
-        --add-runtime flags (the two registration forms; do not mix one name)."""
+        --add-runtime flags (the two registration forms; do not mix one name).
+        systemd: on a host whose PID 1 is systemd (tests/vm/systemd), Docker's systemd
+        cgroup driver (native.cgroupdriver=systemd: the containers' scopes in
+        system.slice), vfs storage (the guest's root is an overlay), and the host's /run
+        left visible (the runtime needs systemd's bus)."""
         self.base = base
         self.name = name
+        self.systemd = systemd
         self.ns = f"capsa-docker-{os.getpid()}-{name}"
-        self.cg_parent = f"/capsa-docker-{os.getpid()}-{name}"
+        self.cg_parent = None if systemd else f"/capsa-docker-{os.getpid()}-{name}"
         self.sock = os.path.join(base, "docker.sock")
         self.data = os.path.join(base, "data")
         self.exec_root = os.path.join(base, "exec")
@@ -162,13 +168,18 @@ class Dockerd:
                 "-H", f"unix://{self.sock}", "--containerd-namespace", self.ns,
                 "--containerd-plugins-namespace", self.ns + "-plugins",
                 "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
-                "--ip-masq=false", "--exec-opt", "native.cgroupdriver=cgroupfs",
-                "--cgroup-parent", self.cg_parent, "--storage-driver", "overlay2"]
+                "--ip-masq=false"]
+        if self.systemd:
+            argv += ["--exec-opt", "native.cgroupdriver=systemd", "--storage-driver", "vfs"]
+        else:
+            argv += ["--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent",
+                     self.cg_parent, "--storage-driver", "overlay2"]
         for k, v in self.add_runtime.items():
             argv += ["--add-runtime", f"{k}={v}"]
         argv += self.extra
         # sh execs dockerd: the pid we hold is dockerd's.
-        script = 'mount -t tmpfs -o mode=755 capsa-docker-run /run && exec "$@"'
+        script = ('exec "$@"' if self.systemd else
+                  'mount -t tmpfs -o mode=755 capsa-docker-run /run && exec "$@"')
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh"]
@@ -209,7 +220,7 @@ class Dockerd:
             return None
 
     def cgroup_dirs(self):
-        return cgroup_copies(self.cg_parent, CG_ROOT)
+        return cgroup_copies(self.cg_parent, CG_ROOT) if self.cg_parent else []
 
     def our_pids(self):
         """Processes that belong to this daemon: command line naming our base dir or

@@ -54,6 +54,8 @@ mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work ove
     die "mount overlay"
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
+# as on a booted host: AppArmor's interface (apparmor_parser, tests/integration/test_apparmor.py)
+mount -t securityfs securityfs $R/sys/kernel/security 2>/dev/null
 mount -t devtmpfs devtmpfs $R/dev
 mkdir -p $R/dev/pts $R/dev/shm $R/dev/mqueue
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts $R/dev/pts
