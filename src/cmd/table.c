@@ -90,6 +90,8 @@ const cmd_def cmd_table[] = {
      "      --no-new-privs       set no_new_privs\n"
      "      --preserve-fds N     pass fds 3..3+N-1 to the process\n"
      "      --ignore-paused      allow exec into a paused container\n"
+     "      --apparmor PROFILE   the AppArmor profile to run under (default: the\n"
+     "                           config's process.apparmorProfile; AppArmor hosts)\n"
      "      --cgroup [CTRL[,CTRL]:]SUB  run in this existing sub-cgroup of the container's\n"
      "                           cgroup (repeatable with CTRL:, runc 1.1)\n"
      "The process joins every namespace and the cgroup of the container, and gets its\n"
