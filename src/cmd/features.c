@@ -37,7 +37,7 @@ int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         "{s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o, s:o, s:o}, s:{s:b}, "
         "s:{s:b}, s:{s:b}, s:{s:{s:b}}}",
         "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd", (int)cgroup_systemd_built(),
-        "systemdUser", 0, "rdma", 0, "seccomp", "enabled", 1, "actions",
+        "systemdUser", (int)cgroup_systemd_built(), "rdma", 0, "seccomp", "enabled", 1, "actions",
         str_array(seccomp_known_actions), "operators", str_array(seccomp_known_operators),
         "archs", str_array(seccomp_known_archs), "knownFlags", str_array(seccomp_known_flags),
         "supportedFlags", str_array(seccomp_supported_flags), "apparmor", "enabled", 0,
@@ -65,6 +65,12 @@ int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
     char *why = NULL;
     json_object_set_new(an, "io.capsa.systemd", cgroup_systemd_usable(false, &why)
         ? json_string("usable (systemd reachable on the system bus)")
+        : json_sprintf("%s: %s", cgroup_systemd_built() ? "not usable here" : "left out", why));
+    free(why);
+    /* rootless (systemdUser): the user's own systemd over the user bus */
+    why = NULL;
+    json_object_set_new(an, "io.capsa.systemdUser", cgroup_systemd_usable(true, &why)
+        ? json_sprintf("usable (%s)", why)
         : json_sprintf("%s: %s", cgroup_systemd_built() ? "not usable here" : "left out", why));
     free(why);
     char *s = json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

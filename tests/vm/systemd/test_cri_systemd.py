@@ -9,7 +9,10 @@ A pod (host network: no CNI) whose sandbox has kubelet's systemd cgroup parent
 kubepods-burstable-pod<uid>.slice and a container with a memory limit, a CPU quota and
 CPU shares: both land in cri-containerd-<id>.scope below
 /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice, with the
-limits as unit properties and cgroup files; exec works; UpdateContainerResources
+limits as unit properties and cgroup files (the sandbox: containerd's CPU shares 2); exec
+works and the exec'd process is in the container's scope in every hierarchy (on the legacy
+layout that includes systemd's name=systemd, where systemd tracks a unit's processes: capsa
+fails this until its exec joins name=systemd as runc's does); UpdateContainerResources
 (crictl update) changes the unit and the files; stop/rm and stopp/rmp leave no unit,
 cgroup, process or runtime state; a container over its memory limit is OOM-killed and
 CRI says OOMKilled. runc 1.1.5 runs the same checks as a second handler (the anchor).
