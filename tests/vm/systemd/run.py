@@ -58,7 +58,7 @@ def main():
     ap.add_argument("--accel", choices=("auto", "kvm", "tcg"),
                     default=os.environ.get("CAPSA_VM_ACCEL", "auto"))
     ap.add_argument("--timeout", type=float,
-                    default=float(os.environ.get("CAPSA_VM_TIMEOUT", "300")))
+                    default=float(os.environ.get("CAPSA_VM_TIMEOUT", "900")))
     ap.add_argument("--layout", choices=("unified", "legacy", "hybrid", "both"),
                     help="systemd's cgroup layout: unified (v2), legacy "
                          "(systemd.unified_cgroup_hierarchy=0), hybrid (legacy plus "

@@ -15,8 +15,8 @@ import tempfile
 
 import pytest
 
-from test_systemd import (CAPSA, MEM_PROP, MIB, RUNTIMES, V2, cg_exists, cg_file, show,
-                          unit_state)
+from test_systemd import (CAPSA, MEM_PROP, MIB, RUNTIMES, assert_in_cgroup, cg_exists,
+                          cg_file, show, unit_state)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "clients"))
@@ -79,10 +79,8 @@ def test_docker_systemd_cgroup_driver(daemon, binary):
         assert got == {"memory.max": str(64 * MIB), "pids.max": "33",
                        "cpu.max": "50000 100000"}, got
         pid = daemon.inspect(cid, "{{.State.Pid}}")
-        with open(f"/proc/{pid}/cgroup") as f:
-            lines = f.read().splitlines()
-        assert (lines == ["0::" + cg]) if V2 else all(l.endswith(":" + cg) for l in lines), \
-            lines
+        # every hierarchy systemd manages (runc 1.1.5 leaves misc/rdma at the root)
+        assert_in_cgroup(pid, cg)
         r = daemon.docker("exec", cid, "cat", "/proc/self/attr/current", timeout=60)
         if PARSER:   # the runtime put the process (and the exec) under Docker's profile
             assert r.stdout.strip() == "docker-default (enforce)", r.stdout
