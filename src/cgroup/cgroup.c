@@ -18,6 +18,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "util/mountinfo.h"
+
 static const struct {
     const char *v1, *v2, *spec;
 } ctl_names[CGC__COUNT] = {
@@ -468,6 +470,37 @@ static int sd_start_pending(pid_t pid, capsa_err *e)
     return sd_place(path, r, pid, NULL, e);
 }
 
+/* systemd's own v1 hierarchy (name=systemd, on its legacy and hybrid layouts) holds
+ * no controller, so the host's hierarchy list leaves it out; on the legacy layout it
+ * is where systemd finds a unit's processes. systemd put the scope's init there; a
+ * process that joins the container later (exec, restore) joins it too, as runc's does
+ * (the name=systemd group of its legacy subsystems). The scope's directory in it
+ * (also for a container in a sub-cgroup of its scope: systemd made only the scope's),
+ * or NULL: not such a host, or path is in no scope. */
+static char *named_systemd_dir(const cg_host *host, const char *path)
+{
+    autofree char *scope = host->mode == CG_UNIFIED ? NULL : cg_sd_scope_of(path);
+    mountinfo mi;
+    capsa_err e2;
+    if (!scope || mountinfo_read(getpid(), &mi, &e2) < 0)
+        return NULL;
+    char *dir = NULL;
+    struct stat st;
+    for (size_t k = 0; k < mi.n && !dir; k++) {
+        const mount_entry *m = &mi.v[k];
+        if (strcmp(m->fstype, "cgroup") || !mountinfo_opt_has(m->super_opts, "name=systemd") ||
+            strcmp(m->root, "/"))
+            continue;
+        dir = xasprintf("%s%s", m->mnt, scope);
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(dir);
+            dir = NULL;
+        }
+    }
+    mountinfo_free(&mi);
+    return dir;
+}
+
 int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
 {
     if (cg_sd_pending(path))
@@ -478,6 +511,9 @@ int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
         return rr;
     autofree char *pp = proc_path(&host, path);
     rr = move_pid(&host, pp, pid, e);
+    autofree char *named = rr >= 0 ? named_systemd_dir(&host, path) : NULL;
+    if (named)
+        rr = cg_writef(named, "cgroup.procs", e, "%d", (int)pid);
     cg_host_free(&host);
     return rr;
 }
@@ -508,6 +544,15 @@ int cgroup_join_open(const char *path, cgroup_join *j, capsa_err *e)
             j->v1[j->n_v1++] = fd;
         else
             close(fd);
+    }
+    autofree char *named = rr >= 0 ? named_systemd_dir(&host, path) : NULL;
+    if (named && j->n_v1 < sizeof j->v1 / sizeof *j->v1) {
+        autofree char *f = cg_join(named, "tasks");
+        int fd = open(f, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            rr = cerr_sys(e, errno, "open %s", f);
+        else
+            j->v1[j->n_v1++] = fd;
     }
     cg_host_free(&host);
     if (rr < 0)
