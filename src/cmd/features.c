@@ -40,7 +40,7 @@ int cmd_features(cmd_ctx *c, int argc, char **argv, capsa_err *e)
         "systemdUser", (int)cgroup_systemd_built(), "rdma", 0, "seccomp", "enabled", 1, "actions",
         str_array(seccomp_known_actions), "operators", str_array(seccomp_known_operators),
         "archs", str_array(seccomp_known_archs), "knownFlags", str_array(seccomp_known_flags),
-        "supportedFlags", str_array(seccomp_supported_flags), "apparmor", "enabled", 0,
+        "supportedFlags", str_array(seccomp_supported_flags), "apparmor", "enabled", 1,
         "selinux", "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions", "idmap",
         "enabled", 1);
     /* The options handled outside the flag tables. */
