@@ -232,9 +232,19 @@ static void check_cgroups(obs_report *r, json_t *host)
     /* the systemd cgroup driver (--systemd-cgroup, what podman/containerd/kubelet use
      * on systemd hosts): usable here, or why not. Not a failure: cgroupfs works. */
     char *sd_why = NULL;
-    if (cgroup_systemd_usable(geteuid() != 0, &sd_why))
-        obs_add(r, OBS_PASS, "cgroups", "cgroup.systemd", NULL,
-                "--systemd-cgroup can be used: systemd answers on the system bus");
+    /* rootless (not euid 0, or root of a user namespace as under rootless podman):
+     * the user's own systemd over the user bus (systemdUser) */
+    char *uid_map = obs_proc_file(getpid(), "uid_map", NULL);
+    bool sd_user = geteuid() != 0 || (uid_map && !obs_idmap_is_identity(uid_map));
+    free(uid_map);
+    if (cgroup_systemd_usable(sd_user, &sd_why))
+        obs_add(r, OBS_PASS, "cgroups", "cgroup.systemd", NULL, sd_user
+                ? "--systemd-cgroup can be used rootless (systemdUser): %s"
+                : "--systemd-cgroup can be used: systemd answers on the system bus%s",
+                sd_user ? sd_why : "");
+    else if (sd_user)
+        obs_add(r, OBS_SKIP, "cgroups", "cgroup.systemd", "use the default cgroupfs driver",
+                "--systemd-cgroup cannot be used rootless (systemdUser): %s", sd_why);
     else
         obs_add(r, OBS_SKIP, "cgroups", "cgroup.systemd", "use the default cgroupfs driver",
                 "--systemd-cgroup cannot be used here: %s", sd_why);
