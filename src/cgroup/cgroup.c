@@ -706,6 +706,11 @@ int cg_kill_procs(const char *dir, const char *fdir, bool fv2, int sig, capsa_er
         autofree pid_t *pids = NULL;
         size_t n = 0;
         int rr = cg_read_procs(dir, true, &pids, &n, e);
+        if (rr < 0 && i > 0 && !cg_dir_exists(dir)) {
+            /* gone with its last process: systemd removes an emptied scope's cgroups */
+            cerr_clear(e);
+            return 0;
+        }
         if (rr < 0)
             return rr;
         if (!n)
