@@ -15,6 +15,7 @@
 #include "runtime/criu.h"
 #include "util/trace.h"
 #include "util/log.h"
+#include "util/userns.h"
 
 #define OCI_SPEC_VERSION "1.2.0"
 
@@ -43,9 +44,18 @@ static void usage(FILE *f)
     fprintf(f, "  %-10s %s\n", cmd_exporter_def.name, cmd_exporter_def.summary);
 }
 
+/* runc's shouldHonorXDGRuntimeDir: euid 0 in a user namespace (rootless podman
+ * runs the runtime so) is rootless unless USER says root. */
+static bool root_in_userns(void)
+{
+    const char *u = getenv("USER");
+    return in_user_namespace() && (!u || strcmp(u, "root"));
+}
+
 static char *default_root(void)
 {
-    if (geteuid() == 0)
+    if (geteuid() == 0 && !(root_in_userns() && getenv("XDG_RUNTIME_DIR") &&
+                            *getenv("XDG_RUNTIME_DIR")))
         return xstrdup("/run/capsa");
     const char *x = getenv("XDG_RUNTIME_DIR");
     if (x && *x)

@@ -168,6 +168,9 @@ char *cg_sd_expand_slice(const char *slice);
 /* The scope's cgroup path, or NULL when cgroups_path is not "slice:prefix:name"
  * (cg_sd_check / cg_sd_start with a NULL path then report why). */
 char *cg_sd_path_for(const char *cgroups_path, const char *id);
+/* Rootless (systemdUser): path below the user manager's cgroup (systemd.c).
+ * Takes path; returns it or its replacement. */
+char *cg_sd_full_path(char *path);
 /* The path names a scope and systemd can be reached (nothing is started). */
 int cg_sd_check(const char *path, capsa_err *e);
 /* StartTransientUnit of path's scope with pid and r's limits; waits for the job. */

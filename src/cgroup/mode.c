@@ -105,7 +105,7 @@ char *cgroup_path_for(const char *cgroups_path, const char *id)
      * '/': every function resolves them under the runtime's own cgroup of
      * each hierarchy (see cg_resolve). */
     if (cg_sd_enabled())   /* --systemd-cgroup: "slice:prefix:name" (systemd.c) */
-        return cg_sd_path_for(cgroups_path, id);
+        return cg_sd_full_path(cg_sd_path_for(cgroups_path, id));
     if (!cgroups_path || !*cgroups_path) {
         autofree char *d = xasprintf("capsa/%s", id ? id : "");
         return clean_path(d);

@@ -12,6 +12,7 @@
 #include "cgroup/convert.h"
 #include "cgroup/internal.h"
 #include "util/dl.h"
+#include "util/userns.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -49,9 +50,31 @@ static const char *unit_of(const char *path)
     return n > 6 && !strcmp(u + n - 6, ".scope") ? u : NULL;
 }
 
+static bool systemd_booted(void)
+{
+    struct stat st;
+    return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Rootless: the scope is the user's own systemd's (systemdUser), as runc and
+ * crun decide it: not euid 0, or euid 0 in a user namespace. */
+static bool sd_rootless(void) { return geteuid() != 0 || in_user_namespace(); }
+
+/* The user manager's own cgroup (e.g. /user.slice/user-1000.slice/user@1000.service)
+ * once the user bus answered; NULL: the system manager (or not asked yet). */
+static char *mgr_cg;
+
+/* The path below the manager: what the unit and its slice are named from. */
+static const char *mgr_rel(const char *path)
+{
+    size_t n = mgr_cg ? strlen(mgr_cg) : 0;
+    return n && !strncmp(path, mgr_cg, n) && path[n] == '/' ? path + n : path;
+}
+
 /* The slice a path's unit is in: its parent component ("-.slice" at the root). */
 static char *slice_of(const char *path)
 {
+    path = mgr_rel(path);
     const char *end = strrchr(path, '/');
     if (!end || end == path)
         return xstrdup("-.slice");
@@ -59,12 +82,6 @@ static char *slice_of(const char *path)
     while (s > path && s[-1] != '/')
         s--;
     return cg_strndup(s, (size_t)(end - s));
-}
-
-static bool systemd_booted(void)
-{
-    struct stat st;
-    return stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 #ifdef HAVE_SDBUS
@@ -75,6 +92,7 @@ static bool systemd_booted(void)
 static struct {
     void *h;
     __typeof__(sd_bus_open_system) *open_system;
+    __typeof__(sd_bus_open_user) *open_user;
     __typeof__(sd_bus_flush_close_unref) *close_unref;
     __typeof__(sd_bus_message_new_method_call) *new_call;
     __typeof__(sd_bus_message_append) *append;
@@ -107,6 +125,7 @@ static const char *load_lib(void)
 #define SYM(f, n) \
     if (!(*(void **)&L.f = dlsym(L.h, n))) return why = "libsystemd.so.0 lacks " n
     SYM(open_system, "sd_bus_open_system");
+    SYM(open_user, "sd_bus_open_user");
     SYM(close_unref, "sd_bus_flush_close_unref");
     SYM(new_call, "sd_bus_message_new_method_call");
     SYM(append, "sd_bus_message_append");
@@ -128,14 +147,98 @@ static const char *load_lib(void)
     return NULL;
 }
 
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MGR "org.freedesktop.systemd1.Manager"
+
+/* runc too: "cannot use rootless systemd cgroups manager on cgroup v1". */
+#define V1_ROOTLESS "rootless on cgroup v1 (systemd's legacy or hybrid layout): a user's " \
+    "systemd is delegated no controllers there, as runc refuses it (use the cgroupfs driver)"
+
+/* Where sd_bus_open_user looks, for messages. */
+static char *user_bus_where(void)
+{
+    const char *a = getenv("DBUS_SESSION_BUS_ADDRESS"), *x = getenv("XDG_RUNTIME_DIR");
+    if (a && *a)
+        return xasprintf("DBUS_SESSION_BUS_ADDRESS=%s", a);
+    if (x && *x)
+        return xasprintf("%s/bus", x);
+    return xstrdup("neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set");
+}
+
+/* The user manager's ControlGroup property (malloc'd, NULL if it has none). */
+static char *manager_cgroup(sd_bus *b)
+{
+    char *cg = NULL;
+    sd_bus_error err = SD_BUS_ERROR_NULL;
+    if (L.get_string(b, SD_DEST, SD_PATH, SD_MGR, "ControlGroup", &err, &cg) < 0) {
+        L.error_free(&err);
+        return NULL;
+    }
+    if (!*cg || !strcmp(cg, "/")) {
+        free(cg);
+        return NULL;
+    }
+    return cg;
+}
+
+/* The bus of the manager the container's scope belongs to: the system's when
+ * capsa is real root; rootless, the user's own systemd over the user bus
+ * (DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus: systemdUser), its
+ * cgroup kept in mgr_cg. euid 0 in a user namespace without a user bus uses
+ * the system's (as crun). */
+static int bus_open(sd_bus **b, capsa_err *e)
+{
+    *b = NULL;
+    const char *w = load_lib();
+    if (w)
+        return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", w);
+    if (!systemd_booted())
+        return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: systemd is not running on this host "
+                        "(use the default cgroupfs driver)");
+    int r;
+    if (sd_rootless()) {
+        if (cgroup_mode() != CG_UNIFIED)
+            return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", V1_ROOTLESS);
+        if ((r = L.open_user(b)) >= 0) {
+            free(mgr_cg);
+            if ((mgr_cg = manager_cgroup(*b)))
+                return 0;
+            L.close_unref(*b);
+            *b = NULL;
+        }
+        /* euid 0 in a user namespace and no user manager: the system's (as crun) */
+        if (geteuid() == 0 && L.open_system(b) >= 0)
+            return 0;
+        autofree char *where = user_bus_where();
+        return cerr_set(e, r < 0 ? -r : ENOENT, "--systemd-cgroup: rootless: cannot reach the "
+                        "user's systemd (systemd --user) on the user bus (%s): %s", where,
+                        r < 0 ? strerror(-r) : "no user manager answers there");
+    }
+    if ((r = L.open_system(b)) < 0)
+        return cerr_set(e, -r, "--systemd-cgroup: cannot connect to the system bus: %s",
+                        strerror(-r));
+    return 0;
+}
+
+/* The controllers delegated to the user manager (its cgroup's cgroup.controllers). */
+static char *user_controllers(void)
+{
+    if (!mgr_cg)
+        return NULL;
+    autofree char *dir = xasprintf("%s%s", cg_root(), mgr_cg);
+    char *c = cg_read_opt(dir, "cgroup.controllers");
+    if (!c)
+        return NULL;
+    size_t n = strlen(c);
+    while (n && (c[n - 1] == '\n' || c[n - 1] == ' '))
+        c[--n] = 0;
+    return c;
+}
+
 int cgroup_systemd_usable(bool user, char **why)
 {
     *why = NULL;
-    if (user) {
-        *why = xstrdup("rootless systemd (systemdUser, the user's own systemd) is not supported "
-                       "yet");
-        return 0;
-    }
     const char *w = load_lib();
     if (w) {
         *why = xstrdup(w);
@@ -146,6 +249,29 @@ int cgroup_systemd_usable(bool user, char **why)
         return 0;
     }
     sd_bus *b = NULL;
+    if (user) {
+        if (cgroup_mode() != CG_UNIFIED) {
+            *why = xstrdup(V1_ROOTLESS);
+            return 0;
+        }
+        int r = L.open_user(&b);
+        if (r < 0) {
+            autofree char *where = user_bus_where();
+            *why = xasprintf("no user bus (%s): %s", where, strerror(-r));
+            return 0;
+        }
+        free(mgr_cg);
+        mgr_cg = manager_cgroup(b);
+        L.close_unref(b);
+        if (!mgr_cg) {
+            *why = xstrdup("the user bus answers but no systemd user manager does");
+            return 0;
+        }
+        autofree char *ctrls = user_controllers();
+        *why = xasprintf("the user's systemd at %s, delegating \"%s\"", mgr_cg,
+                         ctrls ? ctrls : "");
+        return 1;
+    }
     int r = L.open_system(&b);
     if (r < 0) {
         *why = xasprintf("cannot connect to the system bus: %s", strerror(-r));
@@ -157,27 +283,24 @@ int cgroup_systemd_usable(bool user, char **why)
 
 bool cgroup_systemd_built(void) { return dl_available(); }
 
-#define SD_DEST "org.freedesktop.systemd1"
-#define SD_PATH "/org/freedesktop/systemd1"
-#define SD_MGR "org.freedesktop.systemd1.Manager"
-
-static int bus_open(sd_bus **b, capsa_err *e)
+/* cgroupsPath's scope, /slice/prefix-name.scope, below the user manager's
+ * cgroup when rootless (runc's getSliceFull): what the state records and every
+ * other command uses. Takes path; returns it or its replacement. Unchanged when
+ * the user bus cannot be reached: the create then fails with bus_open's line. */
+char *cg_sd_full_path(char *path)
 {
-    *b = NULL;
-    if (geteuid() != 0)
-        return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: rootless systemd (systemdUser) is not "
-                        "supported yet");
-    const char *w = load_lib();
-    if (w)
-        return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", w);
-    if (!systemd_booted())
-        return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: systemd is not running on this host "
-                        "(use the default cgroupfs driver)");
-    int r = L.open_system(b);
-    if (r < 0)
-        return cerr_set(e, -r, "--systemd-cgroup: cannot connect to the system bus: %s",
-                        strerror(-r));
-    return 0;
+    if (!path || path[0] != '/' || !sd_rootless())
+        return path;
+    sd_bus *b;
+    capsa_err e;
+    if (bus_open(&b, &e) < 0)
+        return path;
+    L.close_unref(b);
+    if (!mgr_cg || !strncmp(path, mgr_cg, strlen(mgr_cg)))
+        return path;
+    char *full = xasprintf("%s%s", mgr_cg, path);
+    free(path);
+    return full;
 }
 
 static int bus_fail(capsa_err *e, int r, sd_bus_error *err, const char *what, const char *unit)
@@ -219,6 +342,15 @@ static int append_props(sd_bus_message *m, const cg_sd_props *p, capsa_err *e)
                 break;
             for (size_t j = 0; r >= 0 && j < q->npairs; j++)
                 r = L.append(m, "(ss)", q->pairs[2 * j], q->pairs[2 * j + 1]);
+            if (r >= 0 && (r = L.close(m)) >= 0 && (r = L.close(m)) >= 0)
+                r = L.close(m);
+            break;
+        case 'A':   /* a(st): IODeviceWeight, IOReadBandwidthMax, BlockIO... */
+            if ((r = L.open(m, 'r', "sv")) < 0 || (r = L.append(m, "s", q->name)) < 0 ||
+                (r = L.open(m, 'v', "a(st)")) < 0 || (r = L.open(m, 'a', "(st)")) < 0)
+                break;
+            for (size_t j = 0; r >= 0 && j < q->npairs; j++)
+                r = L.append(m, "(st)", q->pairs[2 * j], q->vals[j]);
             if (r >= 0 && (r = L.close(m)) >= 0 && (r = L.close(m)) >= 0)
                 r = L.close(m);
             break;
@@ -419,7 +551,13 @@ static int open_for(const char *path, sd_bus **b, capsa_err *e)
         return cerr_set(e, EINVAL, "%s", cg_sd_bad_path() ? cg_sd_bad_path() : "--systemd-cgroup: no cgroup path");
     if (!unit_of(path))
         return cerr_set(e, EINVAL, "--systemd-cgroup: cgroup path %s names no .scope unit", path);
-    return bus_open(b, e);
+    int r = bus_open(b, e);
+    if (r == 0 && mgr_cg && mgr_rel(path) == path) {
+        L.close_unref(*b);
+        return cerr_set(e, EINVAL, "--systemd-cgroup: rootless: cgroup path %s is not below the "
+                        "user manager's cgroup %s", path, mgr_cg);
+    }
+    return r;
 }
 
 int cg_sd_check(const char *path, capsa_err *e)
@@ -445,10 +583,9 @@ int cg_sd_start(const char *path, const spec_resources *r, pid_t pid, capsa_err 
 
 int cg_sd_update(const char *path, const spec_resources *res, capsa_err *e)
 {
-    if (!unit_of(path) || !systemd_booted() || geteuid() != 0 || load_lib())
-        return 0;
     sd_bus *b;
-    if (L.open_system(&b) < 0)
+    capsa_err e0;
+    if (!unit_of(path) || !systemd_booted() || load_lib() || bus_open(&b, &e0) < 0)
         return 0;
     autofree char *obj = NULL;
     int rr = 0;
@@ -483,10 +620,9 @@ int cg_sd_update(const char *path, const spec_resources *res, capsa_err *e)
 int cg_sd_stop(const char *path, capsa_err *e)
 {
     (void)e;
-    if (!unit_of(path) || !systemd_booted() || geteuid() != 0 || load_lib())
-        return 0;
     sd_bus *b;
-    if (L.open_system(&b) < 0)
+    capsa_err e0;
+    if (!unit_of(path) || !systemd_booted() || load_lib() || bus_open(&b, &e0) < 0)
         return 0;
     autofree char *obj = NULL;
     if (our_unit(b, path, &obj)) {
@@ -511,6 +647,7 @@ int cgroup_systemd_usable(bool user, char **why)
     return 0;
 }
 bool cgroup_systemd_built(void) { return false; }
+char *cg_sd_full_path(char *path) { return path; }
 int cg_sd_check(const char *path, capsa_err *e)
 {
     (void)path;

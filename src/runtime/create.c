@@ -28,6 +28,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/names.h"
+#include "util/userns.h"
 
 struct spawn_arg {
     const char *path;
@@ -117,7 +118,8 @@ static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
     trace_mark("cgroup");
     if (r == 0)
         fault_point("cgroup");
-    if (r == 0 || geteuid() == 0 || (e->code != EACCES && e->code != EPERM && e->code != EROFS))
+    if (r == 0 || (geteuid() == 0 && !in_user_namespace()) ||
+        (e->code != EACCES && e->code != EPERM && e->code != EROFS))
         return r;
     /* Rootless without a delegated cgroup: run without one, and say once which
      * limits are not applied rather than pretend they are. */
@@ -302,7 +304,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
      * CAP_SYS_ADMIN on v2, and a user namespace cannot mknod anyway: devices are
      * bind-mounted), like runc; rules the config asks for still go in. */
     autofree spec_dev_rule *rules = NULL;
-    if (geteuid() == 0 || s->linux.resources.n_devices) {
+    if ((geteuid() == 0 && !in_user_namespace()) || s->linux.resources.n_devices) {
         rules = ct_device_rules(s, &res.n_devices);
         res.devices = rules;
     }
@@ -338,7 +340,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         fchmodat(dirfd, "exec.fifo", 0622, 0);
     trace_mark("state dir");
     /* Cloned in one go (as root): the cgroup first, init joins it by itself. */
-    if (r == 0 && geteuid() == 0 && linux_spawn_one_clone(s)) {
+    if (r == 0 && geteuid() == 0 && !in_user_namespace() && linux_spawn_one_clone(s)) {
         if ((r = setup_cgroup(&cga, 0, e)) == 0)
             fault_point("cgroup");
         if (r == 0)

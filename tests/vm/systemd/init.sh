@@ -78,7 +78,7 @@ mask systemd-udevd.service systemd-udev-trigger.service systemd-udev-settle.serv
     apt-daily.timer apt-daily-upgrade.timer man-db.timer dpkg-db-backup.timer \
     e2scrub_all.timer fstrim.timer logrotate.timer systemd-tmpfiles-clean.timer \
     getty.target serial-getty@ttyS0.service serial-getty@ttyS1.service \
-    systemd-logind.service networking.service
+    systemd-logind.service networking.service apparmor.service
 cat > $E/capsa-vm.target <<UNIT
 [Unit]
 Description=capsa systemd test guest

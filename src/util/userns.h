@@ -1,0 +1,14 @@
+/* Whether capsa runs in a user namespace other than the initial one: rootless
+ * podman runs the runtime as "root" of a user namespace of its own, and that
+ * "root" is rootless for cgroups, the device filter and the state root (runc:
+ * userns.RunningInUserNS). */
+#ifndef CAPSA_UTIL_USERNS_H
+#define CAPSA_UTIL_USERNS_H
+
+#include <stdbool.h>
+
+/* /proc/self/uid_map is not the identity map of the initial namespace
+ * ("0 0 4294967295"). Read once. */
+bool in_user_namespace(void);
+
+#endif
