@@ -35,6 +35,8 @@ import uuid
 
 import pytest
 
+from test_systemd import show, unit_state  # noqa: E402  (the guest suite's helpers)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 CAPSA = os.environ.get("CAPSA", os.path.join(CHECKOUT, "build", "capsa"))
@@ -134,17 +136,6 @@ def pids_running(*argv):
     want = "\0".join(argv) + "\0"
     return [int(p) for p in os.listdir("/proc")
             if p.isdigit() and _read(f"/proc/{p}/cmdline", "") == want]
-
-
-def show(unit, *props):
-    r = subprocess.run(["systemctl", "show", unit, *[f"--property={p}" for p in props]],
-                       capture_output=True, text=True, check=True)
-    return dict(l.split("=", 1) for l in r.stdout.splitlines() if "=" in l)
-
-
-def unit_state(unit):
-    s = show(unit, "LoadState", "ActiveState")
-    return s.get("LoadState"), s.get("ActiveState")
 
 
 def wait_for(what, cond, secs=60):

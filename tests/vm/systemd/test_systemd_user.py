@@ -27,6 +27,8 @@ import tempfile
 
 import pytest
 
+import test_systemd as T   # the guest suite's shared helpers
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 CAPSA = os.environ.get("CAPSA", os.path.join(CHECKOUT, "build", "capsa"))
@@ -41,13 +43,8 @@ MGR = f"/user.slice/user-{UID}.slice/user@{UID}.service"   # the user manager's 
 V2 = os.path.exists(f"{CG}/cgroup.controllers")
 _ids = itertools.count(1)
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("CAPSA_VM_GUEST") != "1" or not os.path.isdir("/run/systemd/system"),
-    reason="runs in the systemd guest (tests/vm/systemd/run.py, make vm-systemd)")
-
-RUNTIMES = [pytest.param(CAPSA, id="capsa"),
-            pytest.param(RUNC, id="runc", marks=pytest.mark.skipif(
-                not RUNC, reason="runc not installed: no comparison"))]
+pytestmark = T.pytestmark   # the systemd guest only
+RUNTIMES = T.RUNTIMES
 
 
 def _read(path):
