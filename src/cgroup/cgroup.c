@@ -501,6 +501,19 @@ static char *named_systemd_dir(const cg_host *host, const char *path)
     return dir;
 }
 
+int cg_join_named_systemd(const cg_host *host, const char *path, cgroup_join *j, capsa_err *e)
+{
+    autofree char *named = named_systemd_dir(host, path);
+    if (!named || j->n_v1 >= sizeof j->v1 / sizeof *j->v1)
+        return 0;
+    autofree char *f = cg_join(named, "tasks");
+    int fd = open(f, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cerr_sys(e, errno, "open %s", f);
+    j->v1[j->n_v1++] = fd;
+    return 0;
+}
+
 int cgroup_enter(const char *path, pid_t pid, capsa_err *e)
 {
     if (cg_sd_pending(path))
@@ -545,15 +558,8 @@ int cgroup_join_open(const char *path, cgroup_join *j, capsa_err *e)
         else
             close(fd);
     }
-    autofree char *named = rr >= 0 ? named_systemd_dir(&host, path) : NULL;
-    if (named && j->n_v1 < sizeof j->v1 / sizeof *j->v1) {
-        autofree char *f = cg_join(named, "tasks");
-        int fd = open(f, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-            rr = cerr_sys(e, errno, "open %s", f);
-        else
-            j->v1[j->n_v1++] = fd;
-    }
+    if (rr >= 0)
+        rr = cg_join_named_systemd(&host, path, j, e);
     cg_host_free(&host);
     if (rr < 0)
         cgroup_join_close(j);
@@ -803,6 +809,7 @@ static void rmdir_made(const char *made, const char *base, const char *dir)
 int cgroup_destroy(const char *path, const char *made, capsa_err *e)
 {
     cg_host host;
+    autofree char *scope = NULL;
     int rr = cg_host_load(&host, e);
     if (rr < 0)
         return rr;
@@ -811,7 +818,7 @@ int cgroup_destroy(const char *path, const char *made, capsa_err *e)
     if (cg_sd_pending(path))
         cg_sd_set_pending(NULL, NULL);
     /* a subgroup's scope (holding nothing else) is stopped as the container's own */
-    autofree char *scope = own_scope_above(&host, path);
+    scope = own_scope_above(&host, path);
     cg_sd_stop(scope ? scope : path, e);   /* a scope capsa made: systemd removes it */
     /* The default path's parent, "capsa" under the runtime's own cgroup, is
      * capsa's own and goes when its last container does; other parents only if

@@ -171,6 +171,11 @@ char *cg_sd_path_for(const char *cgroups_path, const char *id);
 /* Rootless (systemdUser): path below the user manager's cgroup (systemd.c).
  * Takes path; returns it or its replacement. */
 char *cg_sd_full_path(char *path);
+/* Add to j the tasks file of the scope's cgroup in systemd's name=systemd v1
+ * hierarchy (legacy/hybrid layouts), where path is in a scope: joiners of a
+ * container land where systemd put its init. Nothing elsewhere. */
+int cg_join_named_systemd(const cg_host *host, const char *path, cgroup_join *j,
+                          capsa_err *e);
 /* The path names a scope and systemd can be reached (nothing is started). */
 int cg_sd_check(const char *path, capsa_err *e);
 /* StartTransientUnit of path's scope with pid and r's limits; waits for the job. */

@@ -179,6 +179,8 @@ int cgroup_join_open_sub(const char *path, char *const *subs, size_t n, cgroup_j
         else
             close(fd);
     }
+    if (rr >= 0)   /* systemd's name=systemd: the scope's, as for a plain exec */
+        rr = cg_join_named_systemd(&host, path, j, e);
     if (rr >= 0 && n == 1 && !sa[0].ctrls && !found)
         rr = cerr_set(e, ENOENT, "--cgroup %s: no such sub-cgroup of the container's cgroup %s "
                       "(make it first)", sa[0].sub, path);

@@ -213,6 +213,43 @@ def test_nested_slice_and_default_path(ctr):
     assert unit_state(f"capsa-{cid}.scope") == ("not-found", "inactive")
 
 
+@pytest.mark.parametrize("binary", RUNTIMES)
+def test_exec_joins_the_scope_everywhere(ctr, binary):
+    """An exec'd process is in the container's scope in every hierarchy systemd manages
+    (on the legacy layout name=systemd too, where systemd counts a unit's processes);
+    `exec --cgroup SUB` (runc 1.1) lands in SUB where it exists, in the scope elsewhere."""
+    configure, root, cid, made = ctr
+    made.append(binary)
+    unit = f"libpod-{cid}.scope"
+    cg = f"/machine.slice/{unit}"
+    bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}", {"pids": {"limit": 40}})
+    rt(binary, root, "run", "-d", "--bundle", bundle, cid)
+    out = rt(binary, root, "exec", cid, "sh", "-c", "cat /proc/$$/cgroup").stdout
+    got = dict(l.split(":", 2)[1:] for l in out.splitlines())
+    if V2:
+        assert got == {"": cg}, out
+    else:
+        assert all(got.get(c) == cg for c in V1_CTRLS), out
+    # a sub-cgroup in the pids hierarchy (v2: the one hierarchy; a process may not sit in
+    # the scope's own cgroup with a child holding controllers there, so v2 moves all)
+    sub_dir = f"{CG}{cg}/sub" if V2 else f"{CG}/pids{cg}/sub"
+    os.mkdir(sub_dir)
+    try:
+        flag = "sub" if V2 else "pids:sub"
+        out = rt(binary, root, "exec", "--cgroup", flag, cid, "sh", "-c",
+                 "cat /proc/$$/cgroup").stdout
+        got = dict(l.split(":", 2)[1:] for l in out.splitlines())
+        if V2:
+            assert got == {"": cg + "/sub"}, out
+        else:
+            assert got.get("pids") == cg + "/sub", out
+            assert all(got.get(c) == cg for c in V1_CTRLS if c != "pids"), out
+    finally:
+        rt(binary, root, "delete", "--force", cid, check=False)
+    assert unit_state(unit) == ("not-found", "inactive")
+    assert not cg_exists(cg)
+
+
 def test_bad_cgroups_path_is_one_line_and_leaves_nothing(ctr):
     configure, root, cid, made = ctr
     for path, word in (("/machine.slice/x", "slice:prefix:name"),
