@@ -103,7 +103,7 @@ VM_SYSTEMD_ARGS ?= --layout both
 CRI_TOOLS_TARBALL ?= $(abspath ../shared/vendor/cri-tools-1.26.1.tar.gz)
 cri-tools:
 	@if [ -f "$(CRI_TOOLS_TARBALL)" ] && command -v go >/dev/null; then \
-	  tests/cri/build-tools.sh "$(CRI_TOOLS_TARBALL)" build/cri; \
+	  tests/cri/build-tools.sh "$(CRI_TOOLS_TARBALL)" "$(CURDIR)/build/cri"; \
 	else echo "cri-tools: no $(CRI_TOOLS_TARBALL) or no go: crictl not built (the CRI tests skip)"; fi
 vm-systemd: $(BIN) cri-tools
 	CAPSA=$(abspath $(BIN)) $(PYTHON) tests/vm/systemd/run.py $(VM_SYSTEMD_ARGS)
