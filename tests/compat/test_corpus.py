@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from capsatest import apparmor_enabled
 from conftest import CORPUS, RUNC, load_seccomp, ns_placeholders
 
 ENTRIES = sorted(f[:-5] for f in os.listdir(CORPUS) if f.endswith(".json"))
@@ -238,11 +239,7 @@ def test_no_mount_namespace_refused(capsa, rootfs):
 
 def _lsm_enabled(name):
     if name == "apparmor":
-        try:
-            with open("/sys/module/apparmor/parameters/enabled") as f:
-                return f.read().startswith("Y")
-        except OSError:
-            return False
+        return apparmor_enabled()
     return os.path.exists("/sys/fs/selinux/enforce")
 
 

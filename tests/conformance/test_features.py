@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from capsatest import CAP_NUMBERS, cap_mask, status_caps
+from capsatest import CAP_NUMBERS, apparmor_enabled, cap_mask, status_caps
 from conf import create_refused
 from mounts_opts import option_mounts
 from test_config_linux import NS_FILES, new_ns_differs
@@ -83,21 +83,13 @@ def test_features_seccomp_values_accepted(ct):
     assert "failed" in out or "not permitted" in out.lower(), out
 
 
-def _apparmor_on():
-    try:
-        with open("/sys/module/apparmor/parameters/enabled") as f:
-            return f.read().startswith("Y")
-    except OSError:
-        return False
-
-
 def test_features_disabled_lsms_and_rdt_are_refused(ct):
     f = _features(ct)["linux"]
     # AppArmor is supported (applied where the host has it on, tests/integration/
     # test_apparmor.py); SELinux, Intel RDT and rdma are not
     assert f["apparmor"]["enabled"] and not f["selinux"]["enabled"]
     assert not f["intelRdt"]["enabled"] and not f["cgroup"]["rdma"]
-    if not _apparmor_on():   # no AppArmor on this host: a profile cannot be applied
+    if not apparmor_enabled():   # no AppArmor on this host: a profile cannot be applied
         create_refused(ct, lambda c: c["process"].update(apparmorProfile="p"),
                        "apparmorProfile")
     create_refused(ct, lambda c: c["process"].update(selinuxLabel="l"), "selinuxLabel")

@@ -359,6 +359,15 @@ def procs_mentioning(s):
     return pids
 
 
+def apparmor_enabled():
+    """AppArmor is on (runc's test: its module parameter says Y)."""
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return f.read().startswith("Y")
+    except OSError:
+        return False
+
+
 def host_ns(name, pid="self"):
     return os.readlink(f"/proc/{pid}/ns/{name}")
 

@@ -15,21 +15,13 @@ import subprocess
 
 import pytest
 
-from capsatest import error_lines
+from capsatest import apparmor_enabled, error_lines
 
 PARSER = shutil.which("apparmor_parser") or (
     "/usr/sbin/apparmor_parser" if os.access("/usr/sbin/apparmor_parser", os.X_OK) else None)
 
 
-def _enabled():
-    try:
-        with open("/sys/module/apparmor/parameters/enabled") as f:
-            return f.read().startswith("Y")
-    except OSError:
-        return False
-
-
-ENABLED = _enabled()
+ENABLED = apparmor_enabled()
 needs_apparmor = pytest.mark.skipif(
     not ENABLED or not PARSER,
     reason="AppArmor is not enabled here or apparmor_parser is missing: runs in the "

@@ -45,6 +45,7 @@ _ids = itertools.count(1)
 
 pytestmark = T.pytestmark   # the systemd guest only
 RUNTIMES = T.RUNTIMES
+rootfs = T.rootfs           # the busybox template (a module fixture)
 
 
 def _read(path):
@@ -147,13 +148,6 @@ def session():
         subprocess.run(["systemctl", "daemon-reload"], check=False)
     assert not user_pids(), f"the user's processes outlived its manager: {user_pids()}"
     assert not os.path.exists(CG + MGR)
-
-
-@pytest.fixture(scope="module")
-def rootfs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("template") / "rootfs"
-    subprocess.run([os.path.join(CHECKOUT, "scripts", "mkrootfs.sh"), str(d)], check=True)
-    return d
 
 
 @pytest.fixture
