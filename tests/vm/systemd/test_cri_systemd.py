@@ -477,6 +477,13 @@ def test_container_over_its_memory_limit_is_oom_killed(cri, handler):
         st = wait_for("the hog to exit", lambda: (lambda s: s if s["state"] ==
                                                   "CONTAINER_EXITED" else None)(
             c.inspect(cid)["status"]), 120)
+        assert st["exitCode"] == 137, st
+        # containerd's CRI says "Error" for a non-zero exit until the shim's TaskOOM event
+        # lands, which may come just after the exit event: wait for the reason to settle.
+        deadline = time.monotonic() + 15
+        while st["reason"] != "OOMKilled" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            st = c.inspect(cid)["status"]
         assert (st["exitCode"], st["reason"]) == (137, "OOMKilled"), st
         c.crictl("rm", cid)
         assert unit_state(unit) == ("not-found", "inactive")
