@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/capability.h>
 #include <linux/prctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -44,22 +44,17 @@ static bool already_sealed(int exefd)
     return sealed;
 }
 
+/* A plain read/write copy, not sendfile: splice between tmpfs files lost the
+ * copy's first page under Debian's 6.1 kernel (the systemd guest, now and
+ * then): the copy kept only the header pwrite()n after it, the kernel found no
+ * program headers and started the process at the unrelocated entry. */
 static int copy_all(int from, int to, off_t size)
 {
+    char buf[65536];
     off_t done = 0;
     while (done < size) {
-        ssize_t n = sendfile(to, from, NULL, (size_t)(size - done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EINVAL || errno == ENOSYS) && done == 0)
-            break;  /* no sendfile between these files: plain copy below */
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        done += n;
-    }
-    char buf[65536];
-    while (done < size) {
-        ssize_t n = read(from, buf, sizeof buf);
+        size_t want = (size_t)(size - done) < sizeof buf ? (size_t)(size - done) : sizeof buf;
+        ssize_t n = pread(from, buf, want, done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -69,6 +64,29 @@ static int copy_all(int from, int to, off_t size)
         done += n;
     }
     return 0;
+}
+
+/* The copy must start with the header and program headers of the image that
+ * runs now (what the kernel loaded from /proc/self/exe): a copy that lost them
+ * would crash at its first instruction. The section fields may differ (the
+ * copy has none). */
+extern const Elf64_Ehdr __ehdr_start;
+
+static bool copy_matches_image(int memfd)
+{
+    const Elf64_Ehdr *live = &__ehdr_start;
+    Elf64_Ehdr eh;
+    if (pread(memfd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh)
+        return false;
+    eh.e_shoff = live->e_shoff;
+    eh.e_shnum = live->e_shnum;
+    eh.e_shstrndx = live->e_shstrndx;
+    if (memcmp(&eh, live, sizeof eh) || live->e_phnum > 64)
+        return false;
+    Elf64_Phdr ph[64];
+    size_t len = (size_t)live->e_phnum * sizeof *ph;
+    return pread(memfd, ph, len, (off_t)live->e_phoff) == (ssize_t)len &&
+           !memcmp(ph, (const char *)live + live->e_phoff, len);
 }
 
 /* How much of the binary the copy needs: up to the end of the last segment
@@ -106,8 +124,23 @@ bool selfexe_off(void)
     return off && !strcmp(off, "1");
 }
 
-/* A sealed memfd copy of what exefd holds (close-on-exec), or -errno. */
+/* A sealed memfd copy of what exefd holds (close-on-exec), or -errno; one that
+ * does not match the running image is made once more, then given up
+ * (-EIO). */
+static int copy_sealed_once(int exefd);
+
 static int copy_sealed(int exefd)
+{
+    for (int tries = 0; tries < 2; tries++) {
+        int memfd = copy_sealed_once(exefd);
+        if (memfd < 0 || copy_matches_image(memfd))
+            return memfd;
+        close(memfd);
+    }
+    return -EIO;
+}
+
+static int copy_sealed_once(int exefd)
 {
     struct stat st;
     if (fstat(exefd, &st) < 0)
@@ -120,6 +153,11 @@ static int copy_sealed(int exefd)
     Elf64_Ehdr eh;
     off_t size = needed_size(exefd, st.st_size, &eh);
     int r = copy_all(exefd, memfd, size);
+    if (r == 0 && fault_is("lose-phdrs")) {  /* test only: the copy the kernel bug left */
+        char zero[512] = {0};
+        if (pwrite(memfd, zero, sizeof zero, sizeof eh) != (ssize_t)sizeof zero)
+            r = -errno;
+    }
     if (r == 0 && size < st.st_size) {
         eh.e_shoff = 0;
         eh.e_shnum = 0;
@@ -336,11 +374,26 @@ static const bool sanitizer = true;  /* its own bookkeeping of mappings: keep th
 static const bool sanitizer = false;
 #endif
 
+/* Whether set_exe_file can succeed: without one of its capabilities (an
+ * unprivileged user) the swap is not tried at all. */
+static bool may_set_exe_file(void)
+{
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {{0}};
+    if (syscall(SYS_capget, &h, d) < 0)
+        return true;  /* let prctl decide */
+    uint64_t eff = (uint64_t)d[1].effective << 32 | d[0].effective;
+    uint64_t any = 1ULL << CAP_SYS_RESOURCE | 1ULL << CAP_SYS_ADMIN | 1ULL << 40 /* CHECKPOINT_RESTORE */;
+    return (eff & any) != 0;
+}
+
 /* The swap, given an fd of /proc/self/exe that is not sealed yet. */
 static int swap_from(int exefd)
 {
     if (sanitizer || fault_is("no-swap") || text_relocated())
         return -ENOTSUP;
+    if (!may_set_exe_file())
+        return -EPERM;
     struct stat st;
     if (fstat(exefd, &st) < 0)
         return -errno;

@@ -1,6 +1,7 @@
 /* selfexe_swap (src/linux/selfexe.c): the running process moved onto a sealed
  * copy of its binary without an exec. Each case runs in a child, which is the
  * process that swaps. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,11 +118,63 @@ static void test_no_swap_switch(void **state)
     in_child(swap_refused);
 }
 
+/* Without CAP_SYS_RESOURCE, CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE the exe
+ * file cannot be set: the swap is not tried, the binary stays mapped. */
+static int swap_without_caps(void)
+{
+    struct stat st;
+    if (stat("/proc/self/exe", &st) < 0 || maps_of(&st) < 1)
+        return 2;
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {{0}};
+    if (syscall(SYS_capget, &h, d) < 0)
+        return 3;
+    d[0].effective = d[1].effective = 0;
+    if (syscall(SYS_capset, &h, d) < 0)
+        return 4;
+    if (selfexe_swap() != -EPERM || selfexe_sealed() || maps_of(&st) < 1)
+        return 5;
+    return 0;
+}
+
+static void test_swap_needs_caps(void **state)
+{
+    (void)state;
+    in_child(swap_without_caps);
+}
+
+/* The copy starts with the running image's header and program headers; one
+ * that lost them (CAPSA_FAULT=lose-phdrs, what splice did under a 6.1 kernel)
+ * is refused with EIO, not handed to fexecve. */
+static int sealed_copy_checked(void)
+{
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph;
+    int fd = selfexe_sealed_fd();
+    if (fd < 0)
+        return 2;
+    if (pread(fd, &eh, sizeof eh, 0) != sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+        pread(fd, &ph, sizeof ph, (off_t)eh.e_phoff) != sizeof ph || ph.p_type == PT_NULL)
+        return 3;
+    close(fd);
+    setenv("CAPSA_FAULT", "lose-phdrs", 1);
+    fd = selfexe_sealed_fd();
+    return fd == -EIO ? 0 : 4;
+}
+
+static void test_sealed_copy_checked(void **state)
+{
+    (void)state;
+    in_child(sealed_copy_checked);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_swap),
         cmocka_unit_test(test_no_swap_switch),
+        cmocka_unit_test(test_swap_needs_caps),
+        cmocka_unit_test(test_sealed_copy_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
