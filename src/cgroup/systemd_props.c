@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/userns.h"
+
 static char *sd_bad_path;   /* why cg_sd_path_for refused the cgroupsPath */
 
 const char *cg_sd_bad_path(void) { return sd_bad_path; }
@@ -53,14 +55,21 @@ char *cg_sd_expand_slice(const char *slice)
     return out;
 }
 
+/* runc's default parent: user.slice for its rootless cgroup manager (a non-root
+ * user, or root of a user namespace as under rootless podman), else system.slice. */
+static const char *default_slice(void)
+{
+    return geteuid() || in_user_namespace() ? "user.slice" : "system.slice";
+}
+
 char *cg_sd_path_for(const char *cgroups_path, const char *id)
 {
     free(sd_bad_path);
     sd_bad_path = NULL;
     autofree char *slice = NULL, *prefix = NULL, *name = NULL;
     if (!cgroups_path || !*cgroups_path) {
-        /* runc: parent system.slice, prefix "runc", name the id */
-        slice = xstrdup(geteuid() ? "user.slice" : "system.slice");
+        /* runc: parent system.slice (rootless: user.slice), prefix "runc", name the id */
+        slice = xstrdup(default_slice());
         prefix = xstrdup("capsa");
         name = xstrdup(id ? id : "");
     } else {
@@ -75,7 +84,7 @@ char *cg_sd_path_for(const char *cgroups_path, const char *id)
         name = xstrdup(c2 + 1);
         if (!*slice) {
             free(slice);
-            slice = xstrdup(geteuid() ? "user.slice" : "system.slice");
+            slice = xstrdup(default_slice());
         }
     }
     autofree char *exp = cg_sd_expand_slice(slice);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 /* /proc/self/uid_map is not the identity map of the initial namespace
- * ("0 0 4294967295"). Read once. */
+ * ("0 0 4294967295"), read anew at each call. */
 bool in_user_namespace(void);
 
 #endif

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
@@ -114,6 +117,33 @@ static void test_path_for(void **st)
     path_is("machine.slice:p:sub.slice", "x", NULL, "only scopes");
     /* a good path after a bad one clears the reason */
     path_is("machine.slice:libpod:ok", "ok", "/machine.slice/libpod-ok.scope", NULL);
+}
+
+/* Root of a user namespace (as under rootless podman) is rootless for runc's
+ * cgroup manager: the default parent is user.slice there too. Run in a child
+ * that maps only its own uid (no privilege needed for that). */
+static void test_path_for_root_in_userns(void **st)
+{
+    (void)st;
+    if (geteuid() != 0)
+        skip();   /* the non-root case is test_path_for's */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = -1;
+        if (unshare(CLONE_NEWUSER) < 0 || (fd = open("/proc/self/uid_map", O_WRONLY)) < 0 ||
+            write(fd, "0 0 1", 5) != 5)
+            _exit(77);
+        close(fd);
+        char *got = cg_sd_path_for("", "c9");
+        _exit(got && !strcmp(got, "/user.slice/capsa-c9.scope") ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip();   /* no user namespaces here */
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static uint64_t u64(const cg_sd_props *p, const char *name)
@@ -631,6 +661,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expand_slice),
         cmocka_unit_test(test_path_for),
+        cmocka_unit_test(test_path_for_root_in_userns),
         cmocka_unit_test(test_resource_props_v2),
         cmocka_unit_test(test_resource_props_unified),
         cmocka_unit_test(test_resource_props_legacy),
