@@ -23,11 +23,14 @@ import os
 import pwd
 import shutil
 import subprocess
+import signal
 import tempfile
+import time
 
 import pytest
 
 import test_systemd as T   # the guest suite's shared helpers
+import test_systemd_props as P   # its IO helpers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -283,6 +286,74 @@ def test_rootless_undelegated_controller_as_runc(ctr, binary):
     rt(binary, root, "delete", "--force", cid, check=False)
     assert user_unit_state(f"capsa-{cid}.scope") == ("not-found", "inactive")
     assert not os.path.exists(f"{CG}{MGR}/user.slice/capsa-{cid}.scope")
+    assert not user_pids(), user_pids()
+
+
+@pytest.mark.skipif(not V2, reason="cgroup v2 only: no rootless systemd driver on v1")
+@pytest.mark.parametrize("stage", ["namespaces", "created"])
+def test_rootless_killed_create_is_cleaned_by_delete_force(ctr, stage):
+    """SIGKILL of a rootless `create` at a fault point (test_systemd.py's test, as the
+    user): at "namespaces" the init dies with the runtime and the user manager drops the
+    emptied scope; at "created" the init lives on in its scope until delete --force."""
+    configure, root, cid, made = ctr
+    made.append(CAPSA)
+    unit = f"capsa-{cid}.scope"
+    cg = f"{MGR}/user.slice/{unit}"
+    bundle = configure(["sleep", "1000"], f"user.slice:capsa:{cid}", LIMITS)
+    with tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen([CAPSA, "--root", root, "--systemd-cgroup", "create", "--bundle",
+                              bundle, cid], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=err,
+                             env=dict(user_env(), CAPSA_FAULT=stage), user=UID, group=UID,
+                             extra_groups=[], cwd=HOME)
+        try:
+            deadline = time.monotonic() + 60
+            while f"fault: stopped at {stage}" not in (err.seek(0) or err.read()):
+                assert p.poll() is None, f"create ended first: {err.read()}"
+                assert time.monotonic() < deadline, "create never reached the fault point"
+                time.sleep(0.1)
+        finally:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+    if stage == "created":
+        assert user_unit_state(unit) == ("loaded", "active")
+        assert os.path.exists(CG + cg)
+    rt(CAPSA, root, "delete", "--force", cid)
+    assert user_unit_state(unit) == ("not-found", "inactive")
+    assert not os.path.exists(CG + cg), f"delete left {cg}"
+    assert not os.path.exists(os.path.join(root, cid))
+    assert not user_pids(), user_pids()
+
+
+@pytest.mark.skipif(not V2, reason="cgroup v2 only: no rootless systemd driver on v1")
+@pytest.mark.parametrize("binary", RUNTIMES)
+def test_rootless_io_limits(ctr, binary):
+    """blockIO through the user manager (io delegated by the drop-in): the files in the
+    scope for both runtimes; capsa also sets them as the scope's IO*Max properties
+    (runc 1.1.5 maps no blockIO to properties on v2)."""
+    dev, _ = P._disk()
+    if not dev:
+        pytest.skip("no block device in this guest: io.max needs one")
+    configure, root, cid, made = ctr
+    made.append(binary)
+    assert "io" in _read(f"{CG}{MGR}/cgroup.controllers").split()
+    unit = f"capsa-{cid}.scope"
+    cg = f"{MGR}/user.slice/{unit}"
+    bundle = configure(["sleep", "1000"], f"user.slice:capsa:{cid}",
+                       dict(P.io_resources(dev, weight=False), pids={"limit": 20}))
+    rt(binary, root, "create", "--bundle", bundle, cid)
+    assert P.io_files(cg, dev) == {"weight": "default 100", "rbps": str(MIB),
+                                   "wbps": str(2 * MIB), "riops": "200", "wiops": "300"}
+    node = "/dev/block/%d:%d" % dev
+    props = user_show(unit, "IOReadBandwidthMax", "IOWriteIOPSMax")
+    if binary == CAPSA:
+        assert props == {"IOReadBandwidthMax": f"{node} {MIB}",
+                         "IOWriteIOPSMax": f"{node} 300"}, props
+    else:
+        assert props == {}, props
+    rt(binary, root, "delete", "--force", cid)
+    assert user_unit_state(unit) == ("not-found", "inactive")
+    assert not os.path.exists(CG + cg), f"delete left {cg}"
     assert not user_pids(), user_pids()
 
 
