@@ -271,6 +271,23 @@ def test_bad_cgroups_path_is_one_line_and_leaves_nothing(ctr):
         assert not os.path.exists(os.path.join(root, cid))
 
 
+def kill_at_fault(argv, stage, env, **popen):
+    """Run argv (a `create`) with CAPSA_FAULT=stage until it says it stopped there, then
+    SIGKILL it: the runtime dies, what it made so far stays (test_robust.py's way)."""
+    with tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=err, env=dict(env, CAPSA_FAULT=stage), **popen)
+        try:
+            deadline = time.monotonic() + 60
+            while f"fault: stopped at {stage}" not in (err.seek(0) or err.read()):
+                assert p.poll() is None, f"create ended first: {err.read()}"
+                assert time.monotonic() < deadline, "create never reached the fault point"
+                time.sleep(0.1)
+        finally:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+
+
 @pytest.mark.parametrize("stage", ["namespaces", "created"])
 def test_killed_create_is_cleaned_by_delete_force(ctr, stage):
     """SIGKILL of `create` at a fault point. At "namespaces" the init dies with it (its
@@ -280,20 +297,8 @@ def test_killed_create_is_cleaned_by_delete_force(ctr, stage):
     made.append(CAPSA)
     unit = f"libpod-{cid}.scope"
     bundle = configure(["sleep", "1000"], f"machine.slice:libpod:{cid}", LIMITS)
-    env = dict(os.environ, CAPSA_FAULT=stage)
-    with tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen([CAPSA, "--root", root, "--systemd-cgroup", "create", "--bundle",
-                              bundle, cid], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=err, env=env)
-        try:
-            deadline = time.monotonic() + 60
-            while f"fault: stopped at {stage}" not in (err.seek(0) or err.read()):
-                assert p.poll() is None, f"create ended first: {err.read()}"
-                assert time.monotonic() < deadline, "create never reached the fault point"
-                time.sleep(0.1)
-        finally:
-            p.send_signal(signal.SIGKILL)   # the runtime dies; its init stays in the scope
-            p.wait()
+    kill_at_fault([CAPSA, "--root", root, "--systemd-cgroup", "create", "--bundle", bundle,
+                   cid], stage, os.environ)
     if stage == "created":
         assert unit_state(unit) == ("loaded", "active")
     rt(CAPSA, root, "delete", "--force", cid)

@@ -23,9 +23,7 @@ import os
 import pwd
 import shutil
 import subprocess
-import signal
 import tempfile
-import time
 
 import pytest
 
@@ -300,21 +298,8 @@ def test_rootless_killed_create_is_cleaned_by_delete_force(ctr, stage):
     unit = f"capsa-{cid}.scope"
     cg = f"{MGR}/user.slice/{unit}"
     bundle = configure(["sleep", "1000"], f"user.slice:capsa:{cid}", LIMITS)
-    with tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen([CAPSA, "--root", root, "--systemd-cgroup", "create", "--bundle",
-                              bundle, cid], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=err,
-                             env=dict(user_env(), CAPSA_FAULT=stage), user=UID, group=UID,
-                             extra_groups=[], cwd=HOME)
-        try:
-            deadline = time.monotonic() + 60
-            while f"fault: stopped at {stage}" not in (err.seek(0) or err.read()):
-                assert p.poll() is None, f"create ended first: {err.read()}"
-                assert time.monotonic() < deadline, "create never reached the fault point"
-                time.sleep(0.1)
-        finally:
-            p.send_signal(signal.SIGKILL)
-            p.wait()
+    T.kill_at_fault([CAPSA, "--root", root, "--systemd-cgroup", "create", "--bundle", bundle,
+                     cid], stage, user_env(), user=UID, group=UID, extra_groups=[], cwd=HOME)
     if stage == "created":
         assert user_unit_state(unit) == ("loaded", "active")
         assert os.path.exists(CG + cg)
