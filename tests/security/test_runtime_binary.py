@@ -27,8 +27,13 @@ SH_SCRIPT = "#!/proc/self/exe\n"
 
 def _add_runtime_libs(rootfs, binary):
     """The shared libraries and loader the (dynamic) runtime needs, so the kernel
-    can actually run it inside the container as the attack requires."""
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    can actually run it inside the container as the attack requires. A static build
+    (`make static`) needs none: ldd says "not a dynamic executable" and exits 1."""
+    r = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    if r.returncode != 0 and "not a dynamic executable" in r.stdout + r.stderr:
+        return
+    assert r.returncode == 0, f"ldd {binary}: {r.stderr}"
+    out = r.stdout
     for path in re.findall(r"(/\S+) \(0x", out):
         dest = os.path.join(rootfs, path.lstrip("/"))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
