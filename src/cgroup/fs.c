@@ -347,3 +347,27 @@ bool cg_read_u64(const char *dir, const char *file, uint64_t *out)
     *out = v;
     return true;
 }
+
+int cg_hugetlb_write(const char *dir, const spec_resources *res, const char *limit,
+                     capsa_err *e)
+{
+    for (size_t i = 0; i < res->n_hugepages; i++) {
+        const spec_hugepage *h = &res->hugepages[i];
+        if (!h->page_size || !*h->page_size || strchr(h->page_size, '/') ||
+            strstr(h->page_size, ".."))
+            return cerr_set(e, EINVAL, "hugepageLimits[%zu]: invalid pageSize \"%s\"", i,
+                            h->page_size ? h->page_size : "");
+        autofree char *f = xasprintf("hugetlb.%s.%s", h->page_size, limit);
+        if (!cg_has_file(dir, f))
+            return cerr_set(e, EOPNOTSUPP, "hugepageLimits[%zu]: page size %s not supported "
+                            "(no %s in %s)", i, h->page_size, f, dir);
+        int r = cg_writef(dir, f, e, "%" PRIu64, h->limit);
+        if (r < 0)
+            return r;
+        /* Reservations are limited too where the kernel has them (runc). */
+        autofree char *rf = xasprintf("hugetlb.%s.rsvd.%s", h->page_size, limit);
+        if (cg_has_file(dir, rf) && (r = cg_writef(dir, rf, e, "%" PRIu64, h->limit)) < 0)
+            return r;
+    }
+    return 0;
+}

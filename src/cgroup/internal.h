@@ -87,6 +87,10 @@ bool cg_read_u64(const char *dir, const char *file, uint64_t *out);
 /* Integer file; "max" reads as INT64_MAX. */
 int cg_read_i64(const char *dir, const char *file, int64_t *out, capsa_err *e);
 bool cg_has_file(const char *dir, const char *file);
+/* hugepageLimits into hugetlb.SIZE.LIMIT and, where the kernel has it,
+ * hugetlb.SIZE.rsvd.LIMIT (as runc); LIMIT is "limit_in_bytes" (v1) or "max" (v2). */
+int cg_hugetlb_write(const char *dir, const spec_resources *res, const char *limit,
+                     capsa_err *e);
 bool cg_dir_exists(const char *dir);
 /* Is `word` one of the whitespace-separated words of `list`? */
 bool cg_word_in(const char *list, const char *word);

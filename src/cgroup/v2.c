@@ -166,28 +166,6 @@ static int v2_io(const char *dir, const spec_blkio *b, capsa_err *e)
     return 0;
 }
 
-static int v2_hugetlb(const char *dir, const spec_resources *res, capsa_err *e)
-{
-    for (size_t i = 0; i < res->n_hugepages; i++) {
-        const spec_hugepage *h = &res->hugepages[i];
-        if (!h->page_size || !*h->page_size || strchr(h->page_size, '/') ||
-            strstr(h->page_size, ".."))
-            return cerr_set(e, EINVAL, "hugepageLimits[%zu]: invalid pageSize \"%s\"", i,
-                            h->page_size ? h->page_size : "");
-        autofree char *f = xasprintf("hugetlb.%s.max", h->page_size);
-        if (!cg_has_file(dir, f))
-            return cerr_set(e, EOPNOTSUPP, "hugepageLimits[%zu]: page size %s not supported "
-                            "(no %s in %s)", i, h->page_size, f, dir);
-        int r = cg_writef(dir, f, e, "%" PRIu64, h->limit);
-        if (r < 0)
-            return r;
-        autofree char *rf = xasprintf("hugetlb.%s.rsvd.max", h->page_size);
-        if (cg_has_file(dir, rf) && (r = cg_writef(dir, rf, e, "%" PRIu64, h->limit)) < 0)
-            return r;
-    }
-    return 0;
-}
-
 int cg2_check_unified_key(const char *key, capsa_err *e)
 {
     /* Keys name files in this directory only; the core files that move or
@@ -246,7 +224,7 @@ int cg2_apply(const char *dir, const spec_resources *r, unsigned mask, bool unif
     if (rr >= 0 && (mask & CGC_BIT(CGC_BLKIO)))
         rr = v2_io(dir, &r->blkio, e);
     if (rr >= 0 && (mask & CGC_BIT(CGC_HUGETLB)))
-        rr = v2_hugetlb(dir, r, e);
+        rr = cg_hugetlb_write(dir, r, "max", e);
     if (rr >= 0 && (mask & (CGC_BIT(CGC_NET_CLS) | CGC_BIT(CGC_NET_PRIO))))
         rr = v2_unsupported(e, "network.classID/priorities (net_cls, net_prio)");
     /* Last, so that explicit unified values override the converted ones. */
