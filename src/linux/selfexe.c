@@ -44,10 +44,11 @@ static bool already_sealed(int exefd)
     return sealed;
 }
 
-/* A plain read/write copy, not sendfile: splice between tmpfs files lost the
- * copy's first page under Debian's 6.1 kernel (the systemd guest, now and
- * then): the copy kept only the header pwrite()n after it, the kernel found no
- * program headers and started the process at the unrelocated entry. */
+/* A plain read/write copy, not sendfile: a sendfile copy from tmpfs under
+ * Debian's 6.1 kernel (the systemd guest, now and then) lost its first page:
+ * it kept only the header pwrite()n after it, the kernel found no program
+ * headers and started the process at the unrelocated entry. Whatever lost it,
+ * copy_matches_image() now catches such a copy. */
 static int copy_all(int from, int to, off_t size)
 {
     char buf[65536];
