@@ -55,11 +55,26 @@ char *cg_sd_expand_slice(const char *slice)
     return out;
 }
 
-/* runc's default parent: user.slice for its rootless cgroup manager (a non-root
- * user, or root of a user namespace as under rootless podman), else system.slice. */
+/* Is a user bus configured (where sd_bus_open_user looks)? */
+static bool user_bus_configured(void)
+{
+    const char *a = getenv("DBUS_SESSION_BUS_ADDRESS"), *x = getenv("XDG_RUNTIME_DIR");
+    if (a && *a)
+        return true;
+    if (!x || !*x)
+        return false;
+    autofree char *bus = xasprintf("%s/bus", x);
+    return access(bus, F_OK) == 0;
+}
+
+/* runc's default parent: user.slice for its rootless cgroup manager, else
+ * system.slice. runc is rootless as a non-root user, and as root of a user
+ * namespace (rootless podman) when it finds a user bus there (it asks that bus
+ * for its owner; without one it takes itself for root). */
 static const char *default_slice(void)
 {
-    return geteuid() || in_user_namespace() ? "user.slice" : "system.slice";
+    bool rootless = geteuid() != 0 || (in_user_namespace() && user_bus_configured());
+    return rootless ? "user.slice" : "system.slice";
 }
 
 char *cg_sd_path_for(const char *cgroups_path, const char *id)

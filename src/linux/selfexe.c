@@ -44,11 +44,13 @@ static bool already_sealed(int exefd)
     return sealed;
 }
 
-/* A plain read/write copy, not sendfile: a sendfile copy from tmpfs under
- * Debian's 6.1 kernel (the systemd guest, now and then) lost its first page:
- * it kept only the header pwrite()n after it, the kernel found no program
- * headers and started the process at the unrelocated entry. Whatever lost it,
- * copy_matches_image() now catches such a copy. */
+/* pread/write, not sendfile with a NULL offset: that read from and moved
+ * exefd's own file position, so a second copy from the same descriptor (the
+ * fexecve copy of selfexe_ensure_sealed after a swap that failed, as for any
+ * unprivileged `exec`) started at needed_size and kept only the header
+ * pwrite()n over it: the kernel found no program headers and started the
+ * process at the unrelocated entry (SIGSEGV). copy_matches_image() now also
+ * refuses any such copy. */
 static int copy_all(int from, int to, off_t size)
 {
     char buf[65536];
@@ -127,7 +129,7 @@ bool selfexe_off(void)
 
 /* A sealed memfd copy of what exefd holds (close-on-exec), or -errno; one that
  * does not match the running image is made once more, then given up
- * (-EIO). */
+ * (-ENOEXEC). */
 static int copy_sealed_once(int exefd);
 
 static int copy_sealed(int exefd)
@@ -138,7 +140,7 @@ static int copy_sealed(int exefd)
             return memfd;
         close(memfd);
     }
-    return -EIO;
+    return -ENOEXEC;
 }
 
 static int copy_sealed_once(int exefd)
@@ -154,7 +156,7 @@ static int copy_sealed_once(int exefd)
     Elf64_Ehdr eh;
     off_t size = needed_size(exefd, st.st_size, &eh);
     int r = copy_all(exefd, memfd, size);
-    if (r == 0 && fault_is("lose-phdrs")) {  /* test only: the copy the kernel bug left */
+    if (r == 0 && fault_is("lose-phdrs")) {  /* test only: a copy as the old bug left it */
         char zero[512] = {0};
         if (pwrite(memfd, zero, sizeof zero, sizeof eh) != (ssize_t)sizeof zero)
             r = -errno;

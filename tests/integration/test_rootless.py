@@ -198,3 +198,30 @@ def test_root_userns_host_sees_100000_and_root_cannot_read_host_file(ct):
     # control: the same container without the user namespace reads it
     r = ct.run(args=["cat", "/secret"], tweak=lambda c: tweak(c, userns=False))
     assert r.returncode == 0 and r.stdout == "host-only\n", r.stderr
+
+
+def test_rootless_exec_into_rootless_container(ct, rootless_bundle):
+    """An unprivileged `capsa exec` cannot swap itself onto a sealed copy in place, so it
+    re-executes from one: that copy must be whole. It used to be made from the source's
+    file position after a first copy, and every such exec died of SIGSEGV."""
+    d = rootless_bundle
+    _spec(d, cmd=["sleep", "1000"])
+    cid = f"rx{os.getpid()}"
+    # detached: the container keeps the command's stdio, so files, not pipes
+    with open(os.path.join(d, "run.out"), "w+") as out:
+        r = subprocess.run(["setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
+                            "--clear-groups", CAPSA, "run", "-d", cid], cwd=d,
+                           env={"PATH": "/usr/bin:/bin",
+                                "XDG_RUNTIME_DIR": os.path.join(d, "xdg")},
+                           stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=30)
+        out.seek(0)
+        assert r.returncode == 0, out.read()
+    try:
+        r = _as_nobody(["exec", cid, "sh", "-c", "echo in-$(id -u)"], d)
+        assert (r.returncode, r.stdout.strip()) == (0, "in-0"), (r.returncode, r.stderr)
+        r = _as_nobody(["exec", "no-such-" + cid, "true"], d)
+        assert r.returncode > 0 and "does not exist" in r.stderr, (r.returncode, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    finally:
+        r = _as_nobody(["delete", "--force", cid], d)
+    assert r.returncode == 0, r.stderr

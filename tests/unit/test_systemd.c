@@ -119,9 +119,10 @@ static void test_path_for(void **st)
     path_is("machine.slice:libpod:ok", "ok", "/machine.slice/libpod-ok.scope", NULL);
 }
 
-/* Root of a user namespace (as under rootless podman) is rootless for runc's
- * cgroup manager: the default parent is user.slice there too. Run in a child
- * that maps only its own uid (no privilege needed for that). */
+/* Root of a user namespace (as under rootless podman) with a user bus is
+ * rootless for runc's cgroup manager: the default parent is user.slice there
+ * too; without a user bus it is root's system.slice. Run in a child that maps
+ * only its own uid (no privilege needed for that). */
 static void test_path_for_root_in_userns(void **st)
 {
     (void)st;
@@ -135,8 +136,16 @@ static void test_path_for_root_in_userns(void **st)
             write(fd, "0 0 1", 5) != 5)
             _exit(77);
         close(fd);
+        /* with a user bus to reach: rootless, user.slice */
+        setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus", 1);
         char *got = cg_sd_path_for("", "c9");
-        _exit(got && !strcmp(got, "/user.slice/capsa-c9.scope") ? 0 : 1);
+        if (!got || strcmp(got, "/user.slice/capsa-c9.scope"))
+            _exit(1);
+        /* without one runc takes itself for root: system.slice */
+        unsetenv("DBUS_SESSION_BUS_ADDRESS");
+        unsetenv("XDG_RUNTIME_DIR");
+        got = cg_sd_path_for("", "c9");
+        _exit(got && !strcmp(got, "/system.slice/capsa-c9.scope") ? 0 : 2);
     }
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
