@@ -473,8 +473,8 @@ def test_container_over_its_memory_limit_is_oom_killed(cri, handler):
         # emptied scope could be gone (systemd removes it) before the shim reads the
         # scope's memory.events for the oom_kill (the kernel delays a second notification
         # within 10 ms): containerd then says "Error", seen for runc and capsa alike.
-        # (systemd 252, the guest's: a scope has no OOMPolicy yet. From 253 on, its
-        # default "stop" would end the whole scope at the OOM kill.)
+        # (systemd 252, the guest's, has no OOMPolicy for scopes; from 253 on a scope
+        # has one, "continue" by default where Delegate=yes, as here: systemd.scope(5).)
         "command": ["sh", "-c", 'sh -c "x=a; while true; do x=\\$x\\$x; done"; st=$?; '
                     "sleep 3; exit $st"], "log_path": "hog.log",
         "linux": {"resources": {"memory_limit_in_bytes": 32 * MIB}}})
