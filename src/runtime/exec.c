@@ -15,6 +15,8 @@
 #include "linux/seccomp_filter.h"
 #include "runtime/container.h"
 #include "util/fs.h"
+#include "util/log.h"
+#include "util/userns.h"
 
 struct exec_arg {
     const char *cgroup_path;
@@ -25,10 +27,25 @@ struct exec_arg {
     int master;
 };
 
+/* The default exec's cgroup (an explicit --cgroup SUB joins otherwise, and
+ * fails if it cannot). Rootless, the caller may not be allowed to move a
+ * process there: cgroup v2 wants write access to the common ancestor of both
+ * cgroups, and a login session's scope meets the user manager's tree only in
+ * root's user-UID.slice. runc then leaves the process in the caller's cgroup,
+ * silently; so does capsa, with a debug line. */
 static int enter_cgroup(pid_t pid, void *arg, capsa_err *e)
 {
     struct exec_arg *a = arg;
-    return a->cgroup_path ? cgroup_enter(a->cgroup_path, pid, e) : 0;
+    if (!a->cgroup_path)
+        return 0;
+    int r = cgroup_enter(a->cgroup_path, pid, e);
+    if ((r == -EACCES || r == -EPERM) && (geteuid() != 0 || in_user_namespace())) {
+        log_debug("exec: %s: rootless, the process stays in the caller's cgroup (as runc)",
+                  e->msg);
+        cerr_clear(e);
+        return 0;
+    }
+    return r;
 }
 
 static int take_console(int fd, void *arg, capsa_err *e)

@@ -221,6 +221,13 @@ def test_rootless_scope_in_user_manager(ctr, binary):
         (str(128 * MIB), "70")
 
     rt(binary, root, "start", cid)
+    # A rootless exec (it re-executes from a sealed copy; capsa's used to die of
+    # SIGSEGV). Its caller here is the test, in system.slice/capsa-vm.service: the user
+    # may not move a process from there into the scope (cgroup v2 wants write access to
+    # the common ancestor, the root cgroup). runc leaves the process in the caller's
+    # cgroup without a word; capsa does the same.
+    r = rt(binary, root, "exec", cid, "cat", "/proc/self/cgroup")
+    assert r.stdout.strip().endswith("/system.slice/capsa-vm.service"), r.stdout
     rt(binary, root, "pause", cid)
     assert _read(f"{CG}{cg}/cgroup.freeze") == "1"
     rt(binary, root, "resume", cid)
