@@ -58,7 +58,6 @@ static bool systemd_booted(void)
 
 /* Rootless: the scope is the user's own systemd's (systemdUser), as runc and
  * crun decide it: not euid 0, or euid 0 in a user namespace. */
-static bool sd_rootless(void) { return geteuid() != 0 || in_user_namespace(); }
 
 /* The user manager's own cgroup (e.g. /user.slice/user-1000.slice/user@1000.service)
  * once the user bus answered; NULL: the system manager (or not asked yet). */
@@ -197,7 +196,7 @@ static int bus_open(sd_bus **b, capsa_err *e)
         return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: systemd is not running on this host "
                         "(use the default cgroupfs driver)");
     int r;
-    if (sd_rootless()) {
+    if (userns_rootless()) {
         if (cgroup_mode() != CG_UNIFIED)
             return cerr_set(e, EOPNOTSUPP, "--systemd-cgroup: %s", V1_ROOTLESS);
         if ((r = L.open_user(b)) >= 0) {
@@ -289,7 +288,7 @@ bool cgroup_systemd_built(void) { return dl_available(); }
  * the user bus cannot be reached: the create then fails with bus_open's line. */
 char *cg_sd_full_path(char *path)
 {
-    if (!path || path[0] != '/' || !sd_rootless())
+    if (!path || path[0] != '/' || !userns_rootless())
         return path;
     sd_bus *b;
     capsa_err e;

@@ -22,6 +22,9 @@
 #include "util/fault.h"
 #include "util/fs.h"
 
+#ifndef CAP_CHECKPOINT_RESTORE
+#define CAP_CHECKPOINT_RESTORE 40  /* Linux 5.9 */
+#endif
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U  /* Linux 6.3: say we mean to exec it (vm.memfd_noexec) */
 #endif
@@ -127,22 +130,7 @@ bool selfexe_off(void)
     return off && !strcmp(off, "1");
 }
 
-/* A sealed memfd copy of what exefd holds (close-on-exec), or -errno; one that
- * does not match the running image is made once more, then given up
- * (-ENOEXEC). */
-static int copy_sealed_once(int exefd);
-
-static int copy_sealed(int exefd)
-{
-    for (int tries = 0; tries < 2; tries++) {
-        int memfd = copy_sealed_once(exefd);
-        if (memfd < 0 || copy_matches_image(memfd))
-            return memfd;
-        close(memfd);
-    }
-    return -ENOEXEC;
-}
-
+/* One sealed memfd copy of what exefd holds (close-on-exec), or -errno. */
 static int copy_sealed_once(int exefd)
 {
     struct stat st;
@@ -175,6 +163,20 @@ static int copy_sealed_once(int exefd)
         return r;
     }
     return memfd;
+}
+
+/* A sealed memfd copy of what exefd holds (close-on-exec), or -errno; one that
+ * does not match the running image is made once more, then given up
+ * (-ENOEXEC). */
+static int copy_sealed(int exefd)
+{
+    for (int tries = 0; tries < 2; tries++) {
+        int memfd = copy_sealed_once(exefd);
+        if (memfd < 0 || copy_matches_image(memfd))
+            return memfd;
+        close(memfd);
+    }
+    return -ENOEXEC;
 }
 
 bool selfexe_sealed(void)
@@ -386,7 +388,7 @@ static bool may_set_exe_file(void)
     if (syscall(SYS_capget, &h, d) < 0)
         return true;  /* let prctl decide */
     uint64_t eff = (uint64_t)d[1].effective << 32 | d[0].effective;
-    uint64_t any = 1ULL << CAP_SYS_RESOURCE | 1ULL << CAP_SYS_ADMIN | 1ULL << 40 /* CHECKPOINT_RESTORE */;
+    uint64_t any = 1ULL << CAP_SYS_RESOURCE | 1ULL << CAP_SYS_ADMIN | 1ULL << CAP_CHECKPOINT_RESTORE;
     return (eff & any) != 0;
 }
 

@@ -118,7 +118,7 @@ static int place_in_cgroup(pid_t pid, void *arg, capsa_err *e)
     trace_mark("cgroup");
     if (r == 0)
         fault_point("cgroup");
-    if (r == 0 || (geteuid() == 0 && !in_user_namespace()) ||
+    if (r == 0 || !userns_rootless() ||
         (e->code != EACCES && e->code != EPERM && e->code != EROFS))
         return r;
     /* Rootless without a delegated cgroup: run without one, and say once which
@@ -304,7 +304,8 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
      * CAP_SYS_ADMIN on v2, and a user namespace cannot mknod anyway: devices are
      * bind-mounted), like runc; rules the config asks for still go in. */
     autofree spec_dev_rule *rules = NULL;
-    if ((geteuid() == 0 && !in_user_namespace()) || s->linux.resources.n_devices) {
+    bool rootless = userns_rootless();
+    if (!rootless || s->linux.resources.n_devices) {
         rules = ct_device_rules(s, &res.n_devices);
         res.devices = rules;
     }
@@ -340,7 +341,7 @@ static int create(const rt_ctx *c, const char *id, const rt_create_opts *o, int 
         fchmodat(dirfd, "exec.fifo", 0622, 0);
     trace_mark("state dir");
     /* Cloned in one go (as root): the cgroup first, init joins it by itself. */
-    if (r == 0 && geteuid() == 0 && !in_user_namespace() && linux_spawn_one_clone(s)) {
+    if (r == 0 && !rootless && linux_spawn_one_clone(s)) {
         if ((r = setup_cgroup(&cga, 0, e)) == 0)
             fault_point("cgroup");
         if (r == 0)

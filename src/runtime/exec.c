@@ -39,7 +39,7 @@ static int enter_cgroup(pid_t pid, void *arg, capsa_err *e)
     if (!a->cgroup_path)
         return 0;
     int r = cgroup_enter(a->cgroup_path, pid, e);
-    if ((r == -EACCES || r == -EPERM) && (geteuid() != 0 || in_user_namespace())) {
+    if ((r == -EACCES || r == -EPERM) && userns_rootless()) {
         log_debug("exec: %s: rootless, the process stays in the caller's cgroup (as runc)",
                   e->msg);
         cerr_clear(e);

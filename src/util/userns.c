@@ -1,6 +1,7 @@
 #include "util/userns.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 bool in_user_namespace(void)
 {
@@ -12,4 +13,9 @@ bool in_user_namespace(void)
     if (f)
         fclose(f);
     return v;
+}
+
+bool userns_rootless(void)
+{
+    return geteuid() != 0 || in_user_namespace();
 }

@@ -11,4 +11,8 @@
  * ("0 0 4294967295"), read anew at each call. */
 bool in_user_namespace(void);
 
+/* Rootless for cgroups, the device filter and the systemd driver, as runc
+ * counts it: euid not 0, or root of a user namespace (in_user_namespace). */
+bool userns_rootless(void);
+
 #endif
